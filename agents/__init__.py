@@ -1,0 +1,1 @@
+"""The only code that touches Kafka: the Faust app, topics, agents, clients and command line."""

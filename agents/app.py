@@ -1,0 +1,91 @@
+"""The Faust app: topics and the agent that turns raw articles into enriched events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import faust
+
+from agents.settings import Settings
+from pipeline.enrichment import Enricher, Received, dead_letter
+from pipeline.errors import StageFailed
+from schemas import DeadLetter, EnrichedEvent, Stage, encode
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+def create_app(settings: Settings, enricher: Enricher) -> faust.App:
+    """Build the app with its three topics and the ``enrich_articles`` agent."""
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
+        datadir=str(settings.data_dir / settings.app_id),
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        producer_max_request_size=MAX_MESSAGE_BYTES,
+        consumer_max_fetch_size=MAX_MESSAGE_BYTES,
+        producer_acks=-1,
+        autodiscover=False,
+    )
+    raw_articles = app.topic(
+        settings.input_topic, key_type=bytes, value_type=bytes,
+        key_serializer="raw", value_serializer="raw",
+    )
+    enriched = app.topic(settings.output_topic, key_serializer="raw", value_serializer="raw")
+    dead_letters = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
+    # One thread: the models use both cores themselves, and order within a batch is kept.
+    model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich")
+
+    async def publish(batch: Sequence[Received], results: Sequence[EnrichedEvent | DeadLetter]) -> None:
+        """Send every result and wait for the broker's acknowledgement of each.
+
+        The batch's offsets are acknowledged to Faust only after this returns, so an
+        offset is never committed before its output is safely in Kafka.
+        """
+        pending = []
+        for received, result in zip(batch, results, strict=True):
+            topic = enriched if isinstance(result, EnrichedEvent) else dead_letters
+            key = received.key if received.key is not None else _key_of(result)
+            pending.append((received, result, await topic.send(key=key, value=encode(result))))
+        for received, result, delivery in pending:
+            try:
+                await delivery
+            except Exception as exc:
+                if isinstance(result, DeadLetter):
+                    raise  # the dead-letter topic itself is failing: an infrastructure fault
+                log.warning("publishing %s failed, dead-lettering it: %r", result.id, exc)
+                letter = dead_letter(received, StageFailed(Stage.PUBLISH, exc), article_id=result.id)
+                await (await dead_letters.send(key=received.key, value=encode(letter)))
+
+    @app.agent(raw_articles, name="enrich_articles")
+    async def enrich_articles(stream: faust.StreamT[Any]) -> None:
+        loop = asyncio.get_running_loop()
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_window_s):
+            batch = [
+                Received(
+                    payload=event.value if isinstance(event.value, bytes) else b"",
+                    key=event.key if isinstance(event.key, bytes) else None,
+                    topic=event.message.topic,
+                    partition=event.message.partition,
+                    offset=event.message.offset,
+                )
+                for event in events
+            ]
+            results = await loop.run_in_executor(model_thread, enricher.enrich_batch, batch)
+            await publish(batch, results)
+
+    return app
+
+
+def _key_of(result: EnrichedEvent | DeadLetter) -> bytes | None:
+    identity = result.id if isinstance(result, EnrichedEvent) else result.article_id
+    return identity.encode() if identity else None

@@ -1,0 +1,246 @@
+"""A single-node KRaft Kafka broker on 127.0.0.1, fetched from Maven Central once into a cache."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+KAFKA_VERSION = "4.1.1"
+LOG4J_VERSION = "2.24.3"
+SLF4J_VERSION = "2.0.17"
+
+
+class BrokerError(Exception):
+    """The local broker could not be fetched, started or stopped; the message says why."""
+
+
+def cache_root() -> Path:
+    """Where jars and broker state live: $STANCEWIRE_CACHE, else ~/.cache/stancewire."""
+    return Path(os.environ.get("STANCEWIRE_CACHE", Path.home() / ".cache" / "stancewire"))
+
+
+@dataclass(frozen=True)
+class LocalBroker:
+    """One local broker: its port, its controller port and its state folder."""
+
+    port: int = 9092
+    state_dir: Path | None = None
+    heap: str = "512m"
+
+    @property
+    def controller_port(self) -> int:
+        return self.port + 1
+
+    @property
+    def home(self) -> Path:
+        return self.state_dir or cache_root() / f"broker-{self.port}"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "broker.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "logs" / "server.log"
+
+    def pid(self) -> int | None:
+        """The broker's process id if it is running, else None."""
+        try:
+            pid = int(self.pid_file.read_text())
+            os.kill(pid, 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return None
+        except PermissionError:
+            return pid
+        return pid
+
+    def start(self, *, timeout_s: float = 90.0) -> None:
+        """Fetch Kafka if needed, format storage once, start the broker and wait for it."""
+        if self.pid() is not None:
+            if _answers(self.port):
+                return
+            raise BrokerError(f"broker process {self.pid()} exists but port {self.port} is dead")
+        if _answers(self.port):
+            raise BrokerError(
+                f"port {self.port} is already taken by another program; "
+                "choose another with --port"
+            )
+        java = _require("java", "install a Java 17+ runtime (Debian: openjdk-17-jre-headless)")
+        libs = fetch_kafka()
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "logs").mkdir(exist_ok=True)
+        properties = self.home / "server.properties"
+        properties.write_text(self._properties())
+        classpath = f"{libs}/*"
+        if not (self.home / "data" / "meta.properties").exists():
+            _run(
+                [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
+                 "-t", _cluster_id(), "-c", str(properties)],
+                what="formatting KRaft storage",
+            )
+        if self.log_file.exists():  # a fresh log, so the readiness check sees this start only
+            self.log_file.replace(self.log_file.with_suffix(".log.1"))
+        log4j = resources.files("agents") / "log4j2.properties"
+        process = subprocess.Popen(
+            [java, f"-Xmx{self.heap}", f"-Xms{self.heap}",
+             f"-Dlog4j2.configurationFile={log4j}", f"-Dkafka.logs.dir={self.home / 'logs'}",
+             "-cp", classpath, "kafka.Kafka", str(properties)],
+            stdin=subprocess.DEVNULL,
+            stdout=(self.home / "logs" / "stdout.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the broker outlives the command that started it
+        )
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise BrokerError(
+                    f"broker exited with code {process.returncode}:\n{self._log_tail()}"
+                )
+            if _answers(self.port) and _ready_line_logged(self.log_file):
+                return
+            time.sleep(0.3)
+        self.stop()
+        raise BrokerError(f"broker did not answer within {timeout_s:.0f} s:\n{self._log_tail()}")
+
+    def stop(self, *, timeout_s: float = 30.0) -> bool:
+        """Stop the broker cleanly (SIGTERM, then SIGKILL); False if none was running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.2)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def _properties(self) -> str:
+        settings = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},"
+            f"CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.home / "data"),
+            "num.partitions": "4",
+            # A single node holds every replica of the internal topics.
+            "offsets.topic.replication.factor": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            # Room for the oversize-payload tests: the worker, not the broker, enforces limits.
+            "message.max.bytes": str(16 * 1024 * 1024),
+            "replica.fetch.max.bytes": str(16 * 1024 * 1024),
+        }
+        return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+    def _log_tail(self, lines: int = 30) -> str:
+        texts = []
+        for log in (self.home / "logs" / "stdout.log", self.log_file):
+            if log.exists():
+                texts += log.read_text(errors="replace").splitlines()[-lines:]
+        return "\n".join(texts) or "(the broker wrote no log)"
+
+
+def fetch_kafka(version: str = KAFKA_VERSION) -> Path:
+    """The folder of Kafka's jars, downloaded with Maven from Maven Central on first use."""
+    libs = cache_root() / f"kafka-{version}" / "libs"
+    if (libs / f"kafka_2.13-{version}.jar").exists():
+        return libs
+    mvn = _require("mvn", "install Maven (Debian: maven) so the broker jars can be fetched")
+    project = libs.parent / "fetch"
+    project.mkdir(parents=True, exist_ok=True)
+    (project / "pom.xml").write_text(_pom(version))
+    partial = libs.parent / "libs.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    _run(
+        [mvn, "-q", "-B", "-f", str(project / "pom.xml"), "dependency:copy-dependencies",
+         "-DincludeScope=runtime", f"-DoutputDirectory={partial}"],
+        what=f"fetching Apache Kafka {version} from Maven Central",
+    )
+    partial.rename(libs)  # only a complete download ever counts as cached
+    return libs
+
+
+def _pom(version: str) -> str:
+    dependencies = [
+        ("org.apache.kafka", "kafka_2.13", version),
+        ("org.slf4j", "slf4j-api", SLF4J_VERSION),
+        ("org.apache.logging.log4j", "log4j-slf4j2-impl", LOG4J_VERSION),
+        ("org.apache.logging.log4j", "log4j-core", LOG4J_VERSION),
+    ]
+    body = "".join(
+        f"<dependency><groupId>{g}</groupId><artifactId>{a}</artifactId>"
+        f"<version>{v}</version></dependency>"
+        for g, a, v in dependencies
+    )
+    return (
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+        "<groupId>stancewire</groupId><artifactId>kafka-fetch</artifactId><version>1</version>"
+        f"<dependencies>{body}</dependencies></project>\n"
+    )
+
+
+def _cluster_id() -> str:
+    # KRaft wants a base64url-encoded 16-byte UUID without padding.
+    import base64
+
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def _require(program: str, advice: str) -> str:
+    path = shutil.which(program)
+    if path is None:
+        raise BrokerError(f"'{program}' was not found on PATH: {advice}")
+    return path
+
+
+def _run(command: list[str], *, what: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip()[-3000:]
+        raise BrokerError(f"{what} failed (exit {result.returncode}):\n{output}")
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _ready_line_logged(log: Path) -> bool:
+    return log.exists() and "Kafka Server started" in log.read_text(errors="replace")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie child of ours still "exists"; reap it if it is one.
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return finished == 0

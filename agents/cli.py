@@ -1,0 +1,260 @@
+"""The ``stancewire`` command line: broker, worker, produce, consume, enrich and the demo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from agents.broker import BrokerError, LocalBroker
+from agents.settings import Settings
+
+JSON_PRETTY = orjson.OPT_INDENT_2
+
+
+@click.group()
+@click.version_option(package_name="stancewire")
+def main() -> None:
+    """stancewire: news articles in on Kafka, entities and stance out."""
+
+
+# --- broker -------------------------------------------------------------------------------
+
+
+@main.group()
+def broker() -> None:
+    """Run a local single-node Kafka broker (fetched from Maven Central once)."""
+
+
+_port = click.option("--port", default=9092, show_default=True, help="broker port on 127.0.0.1")
+
+
+@broker.command("start")
+@_port
+def broker_start(port: int) -> None:
+    """Start the broker and wait until it answers."""
+    local = LocalBroker(port=port)
+    try:
+        local.start()
+    except BrokerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"broker running on {local.bootstrap} (pid {local.pid()}, state in {local.home})")
+
+
+@broker.command("stop")
+@_port
+def broker_stop(port: int) -> None:
+    """Stop the broker cleanly."""
+    stopped = LocalBroker(port=port).stop()
+    click.echo("broker stopped" if stopped else "no broker was running")
+
+
+@broker.command("status")
+@_port
+def broker_status(port: int) -> None:
+    """Say whether the broker runs; exit code 1 when it does not."""
+    local = LocalBroker(port=port)
+    pid = local.pid()
+    if pid is None:
+        click.echo(f"no broker running on port {port}")
+        sys.exit(1)
+    click.echo(f"broker running on {local.bootstrap} (pid {pid})")
+
+
+# --- worker -------------------------------------------------------------------------------
+
+
+@main.command()
+def worker() -> None:
+    """Run the Faust worker that enriches articles (settings from STANCEWIRE_* variables)."""
+    import faust
+
+    from agents.app import create_app
+    from agents.bootstrap import build_enricher
+    from agents.topics import ensure_topics
+
+    settings = Settings()
+    try:
+        created = ensure_topics(settings)
+    except Exception as exc:
+        raise click.ClickException(
+            f"cannot reach Kafka at {settings.bootstrap_servers} to create topics: {exc!r}. "
+            "Start one with 'stancewire broker start' or set STANCEWIRE_BOOTSTRAP_SERVERS."
+        ) from exc
+    if created:
+        click.echo(f"created topics {', '.join(created)}", err=True)
+    (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
+    app = create_app(settings, build_enricher(settings))
+    faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
+
+
+# --- produce / consume --------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--topic", default=None, help="topic to send to [default: the input topic]")
+def produce(paths: tuple[Path, ...], topic: str | None) -> None:
+    """Send articles from files (.json, .jsonl, .txt, .html), folders, or stdin ('-' or none)."""
+    from tqdm import tqdm
+
+    from agents.clients import make_producer, produce_articles
+    from pipeline.inputs import InputError, iter_paths, read_articles
+
+    settings = Settings()
+    try:
+        articles = _stdin_articles() if not paths or paths == (Path("-"),) else [
+            article for path in iter_paths(list(paths)) for article in read_articles(path)
+        ]
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from exc
+    target = topic or settings.input_topic
+    producer = make_producer(settings.bootstrap_servers)
+    started = time.monotonic()
+    sent = 0
+    with tqdm(total=len(articles), unit="article", file=sys.stderr, disable=None) as progress:
+        for _ in produce_articles(producer, target, articles):
+            sent += 1
+            progress.update()
+    producer.close()
+    elapsed = time.monotonic() - started
+    click.echo(f"sent {sent} article(s) to {target} in {elapsed:.2f} s", err=True)
+
+
+def _stdin_articles() -> list[Any]:
+    from pipeline.inputs import article_from_text
+
+    data = sys.stdin.buffer.read()
+    try:
+        document = orjson.loads(data)
+        return document if isinstance(document, list) else [document]
+    except orjson.JSONDecodeError:
+        pass
+    lines = [line for line in data.splitlines() if line.strip()]
+    try:
+        return [orjson.loads(line) for line in lines]
+    except orjson.JSONDecodeError:
+        return [article_from_text(data.decode("utf-8", "replace"))]
+
+
+@main.command()
+@click.option("--topic", default=None, help="topic to read [default: the enriched topic]")
+@click.option("--dlq", is_flag=True, help="read the dead-letter topic instead")
+@click.option("--from-beginning", is_flag=True, help="start at the oldest event")
+@click.option("--follow", "-f", is_flag=True, help="keep waiting for new events")
+@click.option("--limit", type=int, default=None, help="stop after this many events")
+@click.option("--json", "as_json", is_flag=True, help="print JSON lines instead of summaries")
+def consume(
+    topic: str | None, dlq: bool, from_beginning: bool, follow: bool, limit: int | None,
+    as_json: bool,
+) -> None:
+    """Print enriched events (or dead letters) from Kafka."""
+    from agents.clients import consume_events
+    from agents.display import render_event
+
+    settings = Settings()
+    source = topic or (settings.dlq_topic if dlq else settings.output_topic)
+    for event in consume_events(
+        settings.bootstrap_servers, source,
+        from_beginning=from_beginning, follow=follow, limit=limit,
+    ):
+        click.echo(orjson.dumps(event).decode() if as_json else render_event(event) + "\n")
+
+
+# --- offline ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--compact", is_flag=True, help="one JSON line per article")
+def enrich(path: Path, compact: bool) -> None:
+    """Run the whole pipeline on the articles of one file, without Kafka."""
+    from agents.bootstrap import build_enricher
+    from pipeline.enrichment import Received
+    from pipeline.inputs import InputError, read_articles
+    from schemas import encode
+
+    try:
+        articles = list(read_articles(path))
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from exc
+    enricher = build_enricher(Settings())
+    results = enricher.enrich_batch([Received(payload=orjson.dumps(a)) for a in articles])
+    for result in results:
+        data = encode(result)
+        click.echo(data if compact else orjson.dumps(orjson.loads(data), option=JSON_PRETTY))
+
+
+# --- demo ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--port", default=9092, show_default=True, help="port of the local broker")
+@click.option("--timeout", default=180.0, show_default=True, help="seconds to wait for events")
+def demo(port: int, timeout: float) -> None:
+    """Start a broker and a worker, produce the sample articles, print their enriched events."""
+    from agents.clients import TopicWatcher, make_producer, produce_articles
+    from agents.display import render_event
+    from agents.topics import ensure_topics
+    from pipeline.inputs import read_articles
+
+    local = LocalBroker(port=port)
+    click.echo(f"starting Kafka on {local.bootstrap} (first run downloads it with Maven)...")
+    try:
+        local.start()
+    except BrokerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    settings = Settings(bootstrap_servers=local.bootstrap)
+    ensure_topics(settings)
+    env = os.environ | {"STANCEWIRE_BOOTSTRAP_SERVERS": local.bootstrap}
+    click.echo("starting the worker (logs in .stancewire/demo-worker.log)...")
+    Path(".stancewire").mkdir(exist_ok=True)
+    with Path(".stancewire/demo-worker.log").open("wb") as log:
+        worker_process = subprocess.Popen(
+            [sys.executable, "-m", "agents.cli", "worker"], env=env, stdout=log, stderr=log
+        )
+    try:
+        watcher = TopicWatcher(local.bootstrap, [settings.output_topic, settings.dlq_topic])
+        samples = resources.files("agents") / "samples"
+        articles = [
+            article
+            for sample in sorted(samples.iterdir(), key=lambda p: p.name)
+            for article in read_articles(Path(str(sample)))
+        ]
+        producer = make_producer(local.bootstrap)
+        keys = set(produce_articles(producer, settings.input_topic, articles))
+        producer.close()
+        click.echo(f"produced {len(keys)} sample articles to {settings.input_topic}\n")
+        arrived = watcher.collect(keys, timeout_s=timeout)
+        watcher.close()
+        for key in sorted(arrived):
+            for topic, value in arrived[key]:
+                click.echo(f"[{topic}] " + render_event(value) + "\n")
+        missing = keys - arrived.keys()
+        if missing:
+            raise click.ClickException(
+                f"{len(missing)} article(s) did not come out within {timeout:.0f} s: "
+                f"{sorted(missing)}; see .stancewire/demo-worker.log"
+            )
+    finally:
+        worker_process.send_signal(signal.SIGTERM)
+        try:
+            worker_process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker_process.kill()
+    click.echo(
+        f"all {len(keys)} articles came out. The broker keeps running on {local.bootstrap}: "
+        "try 'stancewire consume --from-beginning', and 'stancewire broker stop' when done."
+    )
+
+
+if __name__ == "__main__":
+    main()

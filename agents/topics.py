@@ -1,0 +1,30 @@
+"""Creates the input, output and dead-letter topics when they are missing."""
+
+from __future__ import annotations
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+
+from agents.settings import Settings
+
+
+def ensure_topics(settings: Settings) -> list[str]:
+    """Create whichever of the three topics does not exist yet; return the names created."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers.split(","), client_id="stancewire-admin"
+    )
+    try:
+        existing = set(admin.list_topics())
+        wanted = [settings.input_topic, settings.output_topic, settings.dlq_topic]
+        missing = [name for name in wanted if name not in existing]
+        if missing:
+            admin.create_topics(
+                [
+                    NewTopic(name, settings.partitions, settings.replication_factor)
+                    for name in missing
+                ],
+                wait_for_metadata=True,
+            )
+        return missing
+    finally:
+        admin.close()

@@ -1,0 +1,230 @@
+"""Enriches a micro-batch of raw Kafka messages: decode, clean, tag entities, classify stance.
+
+Every message of the batch comes back as exactly one record, an ``EnrichedEvent`` or a
+``DeadLetter``, in input order: nothing is dropped, and one bad article never sinks the batch.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol, TypeVar
+
+from pipeline import __version__
+from pipeline.cleaning import CleanArticle, clean_article
+from pipeline.decoding import article_id, decode_article
+from pipeline.errors import PipelineError, StageFailed
+from schemas import DeadLetter, EnrichedEvent, Entity, Processing, RawArticle, Stage, Stance
+
+
+@dataclass(frozen=True)
+class Received:
+    """One consumed message and where it came from."""
+
+    payload: bytes
+    key: bytes | None = None
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class EntityStage(Protocol):
+    """What the pipeline needs of an entity tagger (see ``pipeline.entities``)."""
+
+    model_name: str
+
+    def tag(self, articles: Sequence[CleanArticle]) -> list[list[Entity]]: ...
+
+
+class StanceStage(Protocol):
+    """What the pipeline needs of a stance classifier (see ``pipeline.stance``)."""
+
+    model_name: str
+
+    def classify(
+        self, articles: Sequence[CleanArticle], entities: Sequence[Sequence[Entity]]
+    ) -> list[list[Stance]]: ...
+
+
+@dataclass
+class _Work:
+    received: Received
+    started: float
+    article: RawArticle | None = None
+    article_id: str | None = None
+    clean: CleanArticle | None = None
+    entities: list[Entity] = field(default_factory=list)
+    stances: list[Stance] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    error: PipelineError | None = None
+
+
+T = TypeVar("T")
+
+
+class Enricher:
+    """The whole processing of a batch, built once with its models and limits."""
+
+    def __init__(
+        self,
+        *,
+        max_payload_bytes: int,
+        entities: EntityStage | None = None,
+        stance: StanceStage | None = None,
+    ) -> None:
+        self.max_payload_bytes = max_payload_bytes
+        self.entities = entities
+        self.stance = stance
+
+    @property
+    def stages(self) -> list[Stage]:
+        stages = [Stage.DECODE, Stage.VALIDATE, Stage.CLEAN]
+        stages += [Stage.ENTITIES] if self.entities else []
+        stages += [Stage.STANCE] if self.stance else []
+        return stages
+
+    @property
+    def models(self) -> dict[str, str]:
+        models = {"entities": self.entities.model_name} if self.entities else {}
+        return models | ({"stance": self.stance.model_name} if self.stance else {})
+
+    def enrich_batch(self, batch: Sequence[Received]) -> list[EnrichedEvent | DeadLetter]:
+        work = [_Work(received=item, started=time.perf_counter()) for item in batch]
+        for item in work:
+            self._prepare(item)
+        entity_stage, stance_stage = self.entities, self.stance
+        if entity_stage is not None:
+            self._run_batched(
+                Stage.ENTITIES,
+                work,
+                lambda items: entity_stage.tag([_clean(w) for w in items]),
+                lambda item, found: setattr(item, "entities", found),
+            )
+        if stance_stage is not None:
+            self._run_batched(
+                Stage.STANCE,
+                work,
+                lambda items: stance_stage.classify(
+                    [_clean(w) for w in items], [w.entities for w in items]
+                ),
+                lambda item, found: setattr(item, "stances", found),
+            )
+        return [self._finish(item) for item in work]
+
+    def _prepare(self, item: _Work) -> None:
+        """Decode, validate and clean one message; failures stay on the work item."""
+        try:
+            with _timed(item, "decode"):
+                item.article = decode_article(
+                    item.received.payload, max_bytes=self.max_payload_bytes
+                )
+                item.article_id = article_id(item.article)
+            with _timed(item, "clean"):
+                item.clean = clean_article(item.article)
+        except PipelineError as exc:
+            item.error = exc
+        except Exception as exc:  # an unforeseen bug in cleaning must not stop the worker
+            item.error = StageFailed(Stage.CLEAN, exc)
+
+    def _run_batched(
+        self,
+        stage: Stage,
+        work: list[_Work],
+        run: Callable[[list[_Work]], list[T]],
+        store: Callable[[_Work, T], None],
+    ) -> None:
+        """Run a model stage on all healthy items at once; if the batch fails, isolate the culprit."""
+        healthy = [item for item in work if item.error is None]
+        if not healthy:
+            return
+        started = time.perf_counter()
+        try:
+            results = run(healthy)
+        except Exception:
+            # Retry one by one so a single poisonous article is dead-lettered alone.
+            for item in healthy:
+                try:
+                    with _timed(item, stage.value):
+                        store(item, run([item])[0])
+                except Exception as exc:
+                    item.error = StageFailed(stage, exc)
+            return
+        share_ms = (time.perf_counter() - started) * 1000 / len(healthy)
+        for item, result in zip(healthy, results, strict=True):
+            store(item, result)
+            item.timings_ms[stage.value] = round(share_ms, 3)
+
+    def _finish(self, item: _Work) -> EnrichedEvent | DeadLetter:
+        if item.error is not None:
+            return dead_letter(item.received, item.error, article_id=item.article_id)
+        article, clean = item.article, _clean(item)
+        assert article is not None and item.article_id is not None
+        item.timings_ms["total"] = round((time.perf_counter() - item.started) * 1000, 3)
+        return EnrichedEvent(
+            id=item.article_id,
+            url=article.url,
+            source=clean.source,
+            title=clean.title,
+            published_at=clean.published_at,
+            language=article.language,
+            text=clean.text,
+            blocks=clean.blocks,
+            sentences=[[start, end] for start, end in clean.sentences],
+            removed=clean.removed,
+            entities=item.entities,
+            stances=item.stances,
+            processing=Processing(
+                pipeline_version=__version__,
+                models=self.models,
+                stages=self.stages,
+                timings_ms=item.timings_ms,
+                received_at=item.received.received_at,
+                enriched_at=datetime.now(UTC),
+                source_topic=item.received.topic,
+                partition=item.received.partition,
+                offset=item.received.offset,
+            ),
+        )
+
+
+def _clean(item: _Work) -> CleanArticle:
+    assert item.clean is not None
+    return item.clean
+
+
+class _timed:
+    """Adds the wall time of a ``with`` block to a work item's timings."""
+
+    def __init__(self, item: _Work, name: str) -> None:
+        self.item, self.name = item, name
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        elapsed = (time.perf_counter() - self.started) * 1000
+        self.item.timings_ms[self.name] = round(elapsed, 3)
+
+
+def dead_letter(
+    received: Received, error: PipelineError, *, article_id: str | None = None
+) -> DeadLetter:
+    """The dead-letter record for a message that failed ``error.stage``."""
+    return DeadLetter(
+        stage=error.stage,
+        error_type=error.error_type,
+        message=str(error),
+        topic=received.topic,
+        partition=received.partition,
+        offset=received.offset,
+        key=received.key.decode("utf-8", "replace") if received.key is not None else None,
+        article_id=article_id,
+        payload_base64=base64.b64encode(received.payload).decode("ascii"),
+        payload_size=len(received.payload),
+        failed_at=datetime.now(UTC),
+        pipeline_version=__version__,
+    )

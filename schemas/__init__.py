@@ -1,0 +1,41 @@
+"""The contracts: records stancewire consumes and publishes, and their JSON Schema files."""
+
+from schemas.records import (
+    SCHEMA_VERSION,
+    Block,
+    BlockType,
+    DeadLetter,
+    EnrichedEvent,
+    Entity,
+    EntityType,
+    Evidence,
+    Mention,
+    Processing,
+    RawArticle,
+    RemovedBlock,
+    Stage,
+    Stance,
+    StanceLabel,
+    TargetKind,
+    encode,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Block",
+    "BlockType",
+    "DeadLetter",
+    "EnrichedEvent",
+    "Entity",
+    "EntityType",
+    "Evidence",
+    "Mention",
+    "Processing",
+    "RawArticle",
+    "RemovedBlock",
+    "Stage",
+    "Stance",
+    "StanceLabel",
+    "TargetKind",
+    "encode",
+]

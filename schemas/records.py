@@ -1,0 +1,211 @@
+"""Pydantic records for the input article, the enriched event and the dead-letter record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = 1
+
+
+def _aware(value: datetime) -> datetime:
+    """Read a naive timestamp as UTC so every published timestamp carries its zone."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class RawArticle(_Record):
+    """An article as users produce it to the input topic.
+
+    Either ``body`` (plain text, with ``title``) or ``html`` (a whole page) carries the story.
+    """
+
+    # The JSON Schema twin of the ``_has_story`` check below.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["title", "body"],
+                    "properties": {
+                        "title": {"type": "string", "pattern": "\\S"},
+                        "body": {"type": "string"},
+                    },
+                },
+                {"required": ["html"], "properties": {"html": {"type": "string"}}},
+            ]
+        }
+    )
+
+    schema_version: Literal[1] = 1
+    id: str | None = Field(default=None, min_length=1, max_length=256)
+    title: str | None = Field(default=None, max_length=2_000)
+    body: str | None = None
+    html: str | None = None
+    url: str | None = Field(default=None, max_length=4_096, pattern=r"^https?://\S+$")
+    source: str | None = Field(default=None, min_length=1, max_length=256)
+    published_at: AwareDatetime | None = None
+    language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+    @model_validator(mode="after")
+    def _has_story(self) -> RawArticle:
+        if self.body is None and self.html is None:
+            raise ValueError("the article needs a 'body' (plain text) or an 'html' page")
+        if self.body is not None and self.html is not None:
+            raise ValueError("give either 'body' or 'html', not both")
+        if self.body is not None and not (self.title and self.title.strip()):
+            raise ValueError("a plain-text article needs a non-empty 'title'")
+        return self
+
+
+class BlockType(StrEnum):
+    TITLE = "title"
+    STANDFIRST = "standfirst"
+    HEADING = "heading"
+    PARAGRAPH = "paragraph"
+
+
+class Block(_Record):
+    """A kept piece of the story; ``start``/``end`` are character offsets into ``text``."""
+
+    type: BlockType
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class RemovedBlock(_Record):
+    """A piece of the raw input the cleaner dropped, with the rule that dropped it."""
+
+    text: str
+    reason: str
+
+
+class EntityType(StrEnum):
+    PER = "PER"
+    ORG = "ORG"
+    LOC = "LOC"
+    MISC = "MISC"
+
+
+class Mention(_Record):
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    score: float = Field(ge=0.0, le=1.0)
+
+
+class Entity(_Record):
+    """One real-world entity of the article with all its mentions."""
+
+    name: str
+    type: EntityType
+    count: int = Field(ge=1)
+    salience: float = Field(ge=0.0, le=1.0)
+    mentions: list[Mention]
+
+
+class StanceLabel(StrEnum):
+    FAVOR = "favor"
+    AGAINST = "against"
+    NEUTRAL = "neutral"
+
+
+class TargetKind(StrEnum):
+    TOPIC = "topic"
+    ENTITY = "entity"
+
+
+class Evidence(_Record):
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    label: StanceLabel
+    score: float = Field(ge=0.0, le=1.0)
+    holder: str | None = None
+
+
+class Stance(_Record):
+    """Where the article stands toward one target, with the sentences that say so."""
+
+    target: str
+    target_kind: TargetKind
+    label: StanceLabel
+    score: float = Field(ge=0.0, le=1.0)
+    evidence: list[Evidence]
+
+
+class Stage(StrEnum):
+    DECODE = "decode"
+    VALIDATE = "validate"
+    CLEAN = "clean"
+    ENTITIES = "entities"
+    STANCE = "stance"
+    PUBLISH = "publish"
+
+
+class Processing(_Record):
+    """How the event was made: versions, the stages that ran and what each cost."""
+
+    pipeline_version: str
+    models: dict[str, str]
+    stages: list[Stage]
+    timings_ms: dict[str, float]
+    received_at: AwareDatetime
+    enriched_at: AwareDatetime
+    source_topic: str | None = None
+    partition: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0)
+
+
+class EnrichedEvent(_Record):
+    """What stancewire publishes for each article it could process."""
+
+    schema_version: Literal[1] = 1
+    id: str
+    url: str | None
+    source: str | None
+    title: str
+    published_at: AwareDatetime | None
+    language: str | None
+    text: str
+    blocks: list[Block]
+    sentences: list[list[int]] = Field(
+        description="[start, end) character offsets of each sentence of text"
+    )
+    removed: list[RemovedBlock]
+    entities: list[Entity]
+    stances: list[Stance]
+    processing: Processing
+
+
+class DeadLetter(_Record):
+    """A message that could not be enriched, with why and the raw bytes to replay it."""
+
+    schema_version: Literal[1] = 1
+    stage: Stage
+    error_type: str
+    message: str
+    topic: str | None
+    partition: int | None = Field(ge=0)
+    offset: int | None = Field(ge=0)
+    key: str | None
+    article_id: str | None
+    payload_base64: str
+    payload_size: int = Field(ge=0)
+    failed_at: AwareDatetime
+    pipeline_version: str
+
+
+def encode(record: BaseModel) -> bytes:
+    """The wire form of a record: compact JSON by orjson, timestamps in RFC 3339."""
+    return orjson.dumps(record.model_dump(mode="python"))

@@ -1,0 +1,25 @@
+# Sourced by the other scripts: creates the virtualenv once per dependency set, outside the
+# clone, and activates it. The key is the hash of requirements.lock and the Python version, so
+# a clean clone reuses the cache and only a change of dependencies reinstalls.
+set -euo pipefail
+STANCEWIRE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export STANCEWIRE_CACHE=${STANCEWIRE_CACHE:-$HOME/.cache/stancewire}
+PYTHON=${PYTHON:-python3}
+key=$( { cat "$STANCEWIRE_ROOT/requirements.lock"; "$PYTHON" --version; } | sha256sum | cut -c1-16)
+venv="$STANCEWIRE_CACHE/venv-$key"
+if [ ! -f "$venv/.complete" ]; then
+  echo "stancewire: creating the virtualenv $venv (once per dependency set; torch is large)" >&2
+  rm -rf "$venv"
+  mkdir -p "$STANCEWIRE_CACHE"
+  "$PYTHON" -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip setuptools wheel
+  "$venv/bin/pip" install -q -r "$STANCEWIRE_ROOT/requirements.lock"
+  touch "$venv/.complete"
+fi
+# shellcheck disable=SC1091
+source "$venv/bin/activate"
+# The project itself is installed editable from this clone: quick, and keeps the CLI current.
+pip install -q --no-deps --no-build-isolation -e "$STANCEWIRE_ROOT" 2>&1 | grep -v "^$" >&2 || true
+# Nothing may fetch model weights at run time.
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+cd "$STANCEWIRE_ROOT"

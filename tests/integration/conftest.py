@@ -1,0 +1,120 @@
+"""Integration tooling: the project's own Kafka broker and real worker processes.
+
+The broker is started once per test session on a private port. If it cannot start, every
+integration test fails with the broker's own error: they are never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from agents.broker import LocalBroker
+from agents.clients import TopicWatcher, make_producer
+from agents.settings import Settings
+from agents.topics import ensure_topics
+
+BROKER_PORT = int(os.environ.get("STANCEWIRE_TEST_BROKER_PORT", "19092"))
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    local = LocalBroker(port=BROKER_PORT, state_dir=tmp_path_factory.mktemp("broker"))
+    local.start(timeout_s=120)  # raises BrokerError with the broker's log: the test fails
+    yield local
+    local.stop()
+
+
+@dataclass
+class Pipeline:
+    """One isolated set of topics and a consumer group, with worker processes on it."""
+
+    broker: LocalBroker
+    workdir: Path
+    settings: Settings
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def env(self, web_port: int) -> dict[str, str]:
+        s = self.settings
+        return os.environ | {
+            "STANCEWIRE_BOOTSTRAP_SERVERS": s.bootstrap_servers,
+            "STANCEWIRE_APP_ID": s.app_id,
+            "STANCEWIRE_INPUT_TOPIC": s.input_topic,
+            "STANCEWIRE_OUTPUT_TOPIC": s.output_topic,
+            "STANCEWIRE_DLQ_TOPIC": s.dlq_topic,
+            "STANCEWIRE_WEB_PORT": str(web_port),
+            "STANCEWIRE_DATA_DIR": str(self.workdir / f"data-{web_port}"),
+            "STANCEWIRE_BATCH_WINDOW_S": "0.2",
+            "STANCEWIRE_MAX_PAYLOAD_BYTES": str(s.max_payload_bytes),
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def start_worker(self, *, web_port: int = 16066, ready_timeout_s: float = 120) -> subprocess.Popen[bytes]:
+        """Start ``stancewire worker`` and wait until it has joined its consumer group."""
+        log_path = self.workdir / f"worker-{web_port}-{len(self.workers)}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "agents.cli", "worker"],
+                env=self.env(web_port), stdout=log, stderr=subprocess.STDOUT,
+            )
+        self.workers.append(process)
+        deadline = time.monotonic() + ready_timeout_s
+        while time.monotonic() < deadline:
+            text = log_path.read_text(errors="replace")
+            if process.poll() is not None:
+                pytest.fail(f"worker exited with {process.returncode}:\n{text[-4000:]}")
+            if "Ready" in text and "partitions" in text.lower():
+                return process
+            time.sleep(0.3)
+        pytest.fail(f"worker not ready in {ready_timeout_s} s:\n{log_path.read_text()[-4000:]}")
+
+    def watcher(self) -> TopicWatcher:
+        return TopicWatcher(self.broker.bootstrap, [self.settings.output_topic, self.settings.dlq_topic])
+
+    def produce(self, messages: list[tuple[bytes, bytes]]) -> None:
+        producer = make_producer(self.broker.bootstrap)
+        for key, value in messages:
+            producer.send(self.settings.input_topic, key=key, value=value)
+        producer.flush(timeout=60)
+        producer.close()
+
+    def stop_workers(self, sig: int = signal.SIGTERM) -> None:
+        for process in self.workers:
+            if process.poll() is None:
+                process.send_signal(sig)
+        for process in self.workers:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def worker_logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.workdir.glob("worker-*.log"))
+
+
+@pytest.fixture
+def pipeline(broker: LocalBroker, tmp_path: Path) -> Iterator[Pipeline]:
+    """Fresh topics and group per test, so tests never see each other's messages."""
+    run = uuid.uuid4().hex[:8]
+    settings = Settings(
+        bootstrap_servers=broker.bootstrap,
+        app_id=f"stancewire-test-{run}",
+        input_topic=f"raw-{run}",
+        output_topic=f"enriched-{run}",
+        dlq_topic=f"dlq-{run}",
+        max_payload_bytes=256 * 1024,
+    )
+    ensure_topics(settings)
+    harness = Pipeline(broker=broker, workdir=tmp_path, settings=settings)
+    yield harness
+    harness.stop_workers(signal.SIGKILL)

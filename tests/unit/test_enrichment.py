@@ -1,0 +1,80 @@
+"""A batch always yields one record per message, in order, whatever fails."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+
+from pipeline.cleaning import CleanArticle
+from pipeline.enrichment import Enricher, Received
+from schemas import DeadLetter, EnrichedEvent, Entity, EntityType, Mention, Stage
+
+
+def _payload(title: str, body: str = "A paragraph of story text.") -> bytes:
+    return orjson.dumps({"id": title, "title": title, "body": body})
+
+
+class WordTagger:
+    """A test double tagging the word 'Oslo' and failing on articles that say 'poison'."""
+
+    model_name = "word-tagger"
+
+    def tag(self, articles: Sequence[CleanArticle]) -> list[list[Entity]]:
+        found = []
+        for article in articles:
+            if "poison" in article.text:
+                raise RuntimeError("model blew up")
+            start = article.text.find("Oslo")
+            if start < 0:
+                found.append([])
+                continue
+            mention = Mention(text="Oslo", start=start, end=start + 4, score=0.9)
+            found.append(
+                [Entity(name="Oslo", type=EntityType.LOC, count=1, salience=1.0, mentions=[mention])]
+            )
+        return found
+
+
+def test_mixed_batch_keeps_order_and_dead_letters_bad_messages() -> None:
+    batch = [
+        Received(payload=_payload("first")),
+        Received(payload=b"not json", key=b"k", topic="articles.raw", partition=1, offset=7),
+        Received(payload=_payload("third")),
+        Received(payload=_payload("empty", "Advertisement\nShare this article")),
+    ]
+    results = Enricher(max_payload_bytes=1 << 20).enrich_batch(batch)
+    assert [type(r).__name__ for r in results] == [
+        "EnrichedEvent", "DeadLetter", "EnrichedEvent", "DeadLetter",
+    ]
+    bad_json, empty = results[1], results[3]
+    assert isinstance(bad_json, DeadLetter) and isinstance(empty, DeadLetter)
+    assert (bad_json.stage, bad_json.error_type, bad_json.offset) == (Stage.DECODE, "InvalidJson", 7)
+    assert (empty.stage, empty.error_type, empty.article_id) == (Stage.CLEAN, "EmptyArticle", "empty")
+
+
+def test_stages_without_models_leave_fields_empty_and_say_what_ran() -> None:
+    (event,) = Enricher(max_payload_bytes=1 << 20).enrich_batch([Received(payload=_payload("a"))])
+    assert isinstance(event, EnrichedEvent)
+    assert event.entities == [] and event.stances == []
+    assert event.processing.stages == [Stage.DECODE, Stage.VALIDATE, Stage.CLEAN]
+    assert event.processing.models == {}
+
+
+def test_model_failure_is_isolated_to_the_poisonous_article() -> None:
+    enricher = Enricher(max_payload_bytes=1 << 20, entities=WordTagger())
+    results = enricher.enrich_batch(
+        [
+            Received(payload=_payload("one", "Talks were held in Oslo today.")),
+            Received(payload=_payload("two", "This text has poison in it.")),
+            Received(payload=_payload("three", "Nothing to see here.")),
+        ]
+    )
+    first, poisoned, third = results
+    assert isinstance(first, EnrichedEvent) and first.entities[0].name == "Oslo"
+    assert Stage.ENTITIES in first.processing.stages
+    assert first.processing.models == {"entities": "word-tagger"}
+    assert isinstance(poisoned, DeadLetter)
+    assert (poisoned.stage, poisoned.error_type) == (Stage.ENTITIES, "RuntimeError")
+    assert "model blew up" in poisoned.message
+    assert isinstance(third, EnrichedEvent) and third.entities == []

@@ -1,0 +1,31 @@
+"""Article files of every supported kind are read as the objects users produce."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.inputs import InputError, iter_paths, read_articles
+
+
+def test_each_file_kind_is_read(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Title line\n\nFirst paragraph.\nSecond paragraph.\n")
+    (tmp_path / "b.json").write_text('[{"title": "x", "body": "y"}, {"title": "z", "body": "w"}]')
+    (tmp_path / "c.jsonl").write_text('{"title": "1", "body": "b"}\n\n{"title": "2", "body": "b"}\n')
+    (tmp_path / "d.html").write_text("<html><body><p>Hi</p></body></html>")
+    (tmp_path / "ignored.csv").write_text("a,b")
+    paths = list(iter_paths([tmp_path]))
+    assert [p.name for p in paths] == ["a.txt", "b.json", "c.jsonl", "d.html"]
+    articles = [a for p in paths for a in read_articles(p)]
+    assert articles[0] == {"title": "Title line", "body": "First paragraph.\nSecond paragraph."}
+    assert [a.get("title") for a in articles[1:5]] == ["x", "z", "1", "2"]
+    assert articles[5]["html"].startswith("<html>")
+
+
+def test_bad_json_and_missing_files_name_the_culprit(tmp_path: Path) -> None:
+    (tmp_path / "bad.jsonl").write_text('{"title": "ok", "body": "b"}\n{oops\n')
+    with pytest.raises(InputError, match=r"bad.jsonl:2"):
+        list(read_articles(tmp_path / "bad.jsonl"))
+    with pytest.raises(InputError, match="no such file"):
+        list(iter_paths([tmp_path / "missing.txt"]))

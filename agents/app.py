@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -34,18 +34,26 @@ def create_app(settings: Settings, enricher: Enricher) -> faust.App:
         producer_max_request_size=MAX_MESSAGE_BYTES,
         consumer_max_fetch_size=MAX_MESSAGE_BYTES,
         producer_acks=-1,
+        # A killed worker leaves the group after 10 s rather than a minute.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
         autodiscover=False,
     )
     raw_articles = app.topic(
-        settings.input_topic, key_type=bytes, value_type=bytes,
-        key_serializer="raw", value_serializer="raw",
+        settings.input_topic,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
     )
     enriched = app.topic(settings.output_topic, key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
     # One thread: the models use both cores themselves, and order within a batch is kept.
     model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich")
 
-    async def publish(batch: Sequence[Received], results: Sequence[EnrichedEvent | DeadLetter]) -> None:
+    async def publish(
+        batch: Sequence[Received], results: Sequence[EnrichedEvent | DeadLetter]
+    ) -> None:
         """Send every result and wait for the broker's acknowledgement of each.
 
         The batch's offsets are acknowledged to Faust only after this returns, so an
@@ -63,13 +71,18 @@ def create_app(settings: Settings, enricher: Enricher) -> faust.App:
                 if isinstance(result, DeadLetter):
                     raise  # the dead-letter topic itself is failing: an infrastructure fault
                 log.warning("publishing %s failed, dead-lettering it: %r", result.id, exc)
-                letter = dead_letter(received, StageFailed(Stage.PUBLISH, exc), article_id=result.id)
+                letter = dead_letter(
+                    received, StageFailed(Stage.PUBLISH, exc), article_id=result.id
+                )
                 await (await dead_letters.send(key=received.key, value=encode(letter)))
 
     @app.agent(raw_articles, name="enrich_articles")
     async def enrich_articles(stream: faust.StreamT[Any]) -> None:
         loop = asyncio.get_running_loop()
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_window_s):
+        # take_events is on the Stream implementation, not on faust's StreamT interface.
+        async for events in cast(faust.Stream[Any], stream).take_events(
+            settings.batch_size, within=settings.batch_window_s
+        ):
             batch = [
                 Received(
                     payload=event.value if isinstance(event.value, bytes) else b"",

@@ -18,6 +18,10 @@ LOG4J_VERSION = "2.24.3"
 SLF4J_VERSION = "2.0.17"
 
 
+# Brokers this process started, kept so that stop() can reap them as their parent.
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+
+
 class BrokerError(Exception):
     """The local broker could not be fetched, started or stopped; the message says why."""
 
@@ -74,8 +78,7 @@ class LocalBroker:
             raise BrokerError(f"broker process {self.pid()} exists but port {self.port} is dead")
         if _answers(self.port):
             raise BrokerError(
-                f"port {self.port} is already taken by another program; "
-                "choose another with --port"
+                f"port {self.port} is already taken by another program; choose another with --port"
             )
         java = _require("java", "install a Java 17+ runtime (Debian: openjdk-17-jre-headless)")
         libs = fetch_kafka()
@@ -86,22 +89,41 @@ class LocalBroker:
         classpath = f"{libs}/*"
         if not (self.home / "data" / "meta.properties").exists():
             _run(
-                [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                 "-t", _cluster_id(), "-c", str(properties)],
+                [
+                    java,
+                    "-cp",
+                    classpath,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    _cluster_id(),
+                    "-c",
+                    str(properties),
+                ],
                 what="formatting KRaft storage",
             )
         if self.log_file.exists():  # a fresh log, so the readiness check sees this start only
             self.log_file.replace(self.log_file.with_suffix(".log.1"))
         log4j = resources.files("agents") / "log4j2.properties"
-        process = subprocess.Popen(
-            [java, f"-Xmx{self.heap}", f"-Xms{self.heap}",
-             f"-Dlog4j2.configurationFile={log4j}", f"-Dkafka.logs.dir={self.home / 'logs'}",
-             "-cp", classpath, "kafka.Kafka", str(properties)],
-            stdin=subprocess.DEVNULL,
-            stdout=(self.home / "logs" / "stdout.log").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # the broker outlives the command that started it
-        )
+        with (self.home / "logs" / "stdout.log").open("ab") as stdout:
+            process = subprocess.Popen(
+                [
+                    java,
+                    f"-Xmx{self.heap}",
+                    f"-Xms{self.heap}",
+                    f"-Dlog4j2.configurationFile={log4j}",
+                    f"-Dkafka.logs.dir={self.home / 'logs'}",
+                    "-cp",
+                    classpath,
+                    "kafka.Kafka",
+                    str(properties),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # the broker outlives the command that started it
+            )
+        _STARTED[process.pid] = process
         self.pid_file.write_text(str(process.pid))
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -126,6 +148,8 @@ class LocalBroker:
             time.sleep(0.2)
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
+        if pid in _STARTED:
+            _STARTED.pop(pid).wait(timeout=10)
         self.pid_file.unlink(missing_ok=True)
         return True
 
@@ -175,8 +199,16 @@ def fetch_kafka(version: str = KAFKA_VERSION) -> Path:
     partial = libs.parent / "libs.partial"
     shutil.rmtree(partial, ignore_errors=True)
     _run(
-        [mvn, "-q", "-B", "-f", str(project / "pom.xml"), "dependency:copy-dependencies",
-         "-DincludeScope=runtime", f"-DoutputDirectory={partial}"],
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(project / "pom.xml"),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={partial}",
+        ],
         what=f"fetching Apache Kafka {version} from Maven Central",
     )
     partial.rename(libs)  # only a complete download ever counts as cached
@@ -234,13 +266,10 @@ def _ready_line_logged(log: Path) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    if pid in _STARTED:
+        return _STARTED[pid].poll() is None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # A zombie child of ours still "exists"; reap it if it is one.
-    try:
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return finished == 0
+    return True

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 import orjson
+from pydantic import ValidationError
 
 from agents.broker import BrokerError, LocalBroker
 from agents.settings import Settings
@@ -24,6 +25,18 @@ JSON_PRETTY = orjson.OPT_INDENT_2
 @click.version_option(package_name="stancewire")
 def main() -> None:
     """stancewire: news articles in on Kafka, entities and stance out."""
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, or a clear error naming the bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"STANCEWIRE_{'_'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors(include_url=False)
+        )
+        raise click.ClickException(f"invalid configuration: {problems}") from exc
 
 
 # --- broker -------------------------------------------------------------------------------
@@ -81,7 +94,7 @@ def worker() -> None:
     from agents.bootstrap import build_enricher
     from agents.topics import ensure_topics
 
-    settings = Settings()
+    settings = load_settings()
     try:
         created = ensure_topics(settings)
     except Exception as exc:
@@ -109,11 +122,13 @@ def produce(paths: tuple[Path, ...], topic: str | None) -> None:
     from agents.clients import make_producer, produce_articles
     from pipeline.inputs import InputError, iter_paths, read_articles
 
-    settings = Settings()
+    settings = load_settings()
     try:
-        articles = _stdin_articles() if not paths or paths == (Path("-"),) else [
-            article for path in iter_paths(list(paths)) for article in read_articles(path)
-        ]
+        articles = (
+            _stdin_articles()
+            if not paths or paths == (Path("-"),)
+            else [article for path in iter_paths(list(paths)) for article in read_articles(path)]
+        )
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
     target = topic or settings.input_topic
@@ -153,18 +168,25 @@ def _stdin_articles() -> list[Any]:
 @click.option("--limit", type=int, default=None, help="stop after this many events")
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines instead of summaries")
 def consume(
-    topic: str | None, dlq: bool, from_beginning: bool, follow: bool, limit: int | None,
+    topic: str | None,
+    dlq: bool,
+    from_beginning: bool,
+    follow: bool,
+    limit: int | None,
     as_json: bool,
 ) -> None:
     """Print enriched events (or dead letters) from Kafka."""
     from agents.clients import consume_events
     from agents.display import render_event
 
-    settings = Settings()
+    settings = load_settings()
     source = topic or (settings.dlq_topic if dlq else settings.output_topic)
     for event in consume_events(
-        settings.bootstrap_servers, source,
-        from_beginning=from_beginning, follow=follow, limit=limit,
+        settings.bootstrap_servers,
+        source,
+        from_beginning=from_beginning,
+        follow=follow,
+        limit=limit,
     ):
         click.echo(orjson.dumps(event).decode() if as_json else render_event(event) + "\n")
 
@@ -186,7 +208,7 @@ def enrich(path: Path, compact: bool) -> None:
         articles = list(read_articles(path))
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
-    enricher = build_enricher(Settings())
+    enricher = build_enricher(load_settings())
     results = enricher.enrich_batch([Received(payload=orjson.dumps(a)) for a in articles])
     for result in results:
         data = encode(result)
@@ -212,7 +234,7 @@ def demo(port: int, timeout: float) -> None:
         local.start()
     except BrokerError as exc:
         raise click.ClickException(str(exc)) from exc
-    settings = Settings(bootstrap_servers=local.bootstrap)
+    settings = load_settings().model_copy(update={"bootstrap_servers": local.bootstrap})
     ensure_topics(settings)
     env = os.environ | {"STANCEWIRE_BOOTSTRAP_SERVERS": local.bootstrap}
     click.echo("starting the worker (logs in .stancewire/demo-worker.log)...")

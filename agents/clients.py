@@ -16,6 +16,8 @@ from schemas import RawArticle
 
 def article_key(article: Any) -> bytes:
     """The message key: the article id, derived the same way the worker derives it."""
+    if isinstance(article, dict) and isinstance(article.get("id"), str) and article["id"]:
+        return str(article["id"]).encode()
     try:
         return article_id(RawArticle.model_validate(article)).encode()
     except ValueError:
@@ -34,9 +36,7 @@ def make_producer(bootstrap_servers: str) -> KafkaProducer:
     )
 
 
-def produce_articles(
-    producer: KafkaProducer, topic: str, articles: Iterable[Any]
-) -> Iterator[str]:
+def produce_articles(producer: KafkaProducer, topic: str, articles: Iterable[Any]) -> Iterator[str]:
     """Send each article keyed by its id and yield the id once the broker has it."""
     for article in articles:
         key = article_key(article)
@@ -114,7 +114,7 @@ class TopicWatcher:
     def collect(
         self, keys: set[str], *, timeout_s: float
     ) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-        """Everything that arrives keyed by one of ``keys``, until each key was seen or time is up."""
+        """What arrives keyed by one of ``keys``, until each key was seen or time is up."""
         seen: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and not keys <= seen.keys():

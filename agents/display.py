@@ -21,7 +21,11 @@ def render_event(event: dict[str, Any]) -> str:
         f"language {event.get('language') or '-'}",
         f"  {len(event['blocks'])} blocks, {len(event['sentences'])} sentences kept; "
         f"{len(event['removed'])} removed"
-        + (": " + ", ".join(sorted({r['reason'] for r in event['removed']})) if event["removed"] else ""),
+        + (
+            ": " + ", ".join(sorted({r["reason"] for r in event["removed"]}))
+            if event["removed"]
+            else ""
+        ),
     ]
     if event["entities"]:
         names = [f"{e['name']} ({e['type']}, x{e['count']})" for e in event["entities"][:10]]
@@ -34,7 +38,8 @@ def render_event(event: dict[str, Any]) -> str:
         )
     timings = processing["timings_ms"]
     lines.append(
-        "  stages " + ",".join(processing["stages"])
+        "  stages "
+        + ",".join(processing["stages"])
         + f"; {timings.get('total', 0):.1f} ms in the pipeline"
     )
     return "\n".join(lines)

@@ -14,24 +14,38 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STANCEWIRE_", frozen=True, extra="ignore")
 
     bootstrap_servers: str = Field(
-        "127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated host:port"
+        default="127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated host:port"
     )
-    app_id: str = Field("stancewire", description="Faust app id; also the consumer group id")
-    input_topic: str = Field("articles.raw", description="topic raw articles are read from")
-    output_topic: str = Field("articles.enriched", description="topic enriched events go to")
-    dlq_topic: str = Field("articles.dlq", description="topic dead-letter records go to")
-    partitions: int = Field(4, ge=1, description="partitions of each topic created at start-up")
-    replication_factor: int = Field(1, ge=1, description="replication of created topics")
-    web_host: str = Field("127.0.0.1", description="address the worker's web server binds to")
-    web_port: int = Field(6066, ge=1, le=65535, description="worker web port (metrics, dashboard)")
-    batch_size: int = Field(16, ge=1, description="most articles enriched in one micro-batch")
+    app_id: str = Field(
+        default="stancewire", description="Faust app id; also the consumer group id"
+    )
+    input_topic: str = Field(default="articles.raw", description="topic raw articles are read from")
+    output_topic: str = Field(
+        default="articles.enriched", description="topic enriched events go to"
+    )
+    dlq_topic: str = Field(default="articles.dlq", description="topic dead-letter records go to")
+    partitions: int = Field(
+        default=4, ge=1, description="partitions of each topic created at start-up"
+    )
+    replication_factor: int = Field(default=1, ge=1, description="replication of created topics")
+    web_host: str = Field(
+        default="127.0.0.1", description="address the worker's web server binds to"
+    )
+    web_port: int = Field(
+        default=6066, ge=1, le=65535, description="worker web port (metrics, dashboard)"
+    )
+    batch_size: int = Field(
+        default=16, ge=1, description="most articles enriched in one micro-batch"
+    )
     batch_window_s: float = Field(
-        0.5, gt=0, description="longest wait, in seconds, to fill a micro-batch"
+        default=0.5, gt=0, description="longest wait, in seconds, to fill a micro-batch"
     )
     max_payload_bytes: int = Field(
-        1_048_576, ge=1024, description="raw messages larger than this are dead-lettered"
+        default=1_048_576, ge=1024, description="raw messages larger than this are dead-lettered"
     )
     data_dir: Path = Field(
-        Path(".stancewire"), description="where the worker keeps its local state (tables)"
+        default=Path(".stancewire"), description="where the worker keeps its local state (tables)"
     )
-    log_level: str = Field("info", description="worker log level: debug, info, warning, error")
+    log_level: str = Field(
+        default="info", description="worker log level: debug, info, warning, error"
+    )

@@ -61,10 +61,13 @@ _BOILERPLATE_RES = tuple((reason, re.compile(pattern)) for reason, pattern in BO
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _SPACES = re.compile(r"[^\S\n]+")
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+_SENTENCE_END = re.compile("[.!?\u2026][\"'\u201d\u2019)\\]]*$")
 _TRAILING_DOTS = re.compile(r"[\s.…·]+$")
 # A sentence ends at . ! ? followed by space and an opening capital, digit or quote.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-ÞА-Я])")
+_SENTENCE_BREAK = re.compile(
+    "(?<=[.!?\u2026])[\"'\u201d\u2019)\\]]*\\s+"
+    "(?=[\"'\u201c\u2018(\\[]?[A-Z0-9\u00c0-\u00d6\u00d8-\u00de\u0410-\u042f])"
+)
 _ABBREVIATIONS = frozenset(
     {
         "mr",

@@ -37,7 +37,10 @@ def decode_article(payload: bytes, *, max_bytes: int) -> RawArticle:
     try:
         return RawArticle.model_validate(document)
     except ValidationError as exc:
-        raise SchemaViolation(_describe(exc)) from exc
+        error = SchemaViolation(_describe(exc))
+        claimed = document.get("id")
+        error.article_id = claimed if isinstance(claimed, str) and claimed else None
+        raise error from exc
 
 
 def _describe(exc: ValidationError) -> str:

@@ -137,7 +137,7 @@ class Enricher:
         run: Callable[[list[_Work]], list[T]],
         store: Callable[[_Work, T], None],
     ) -> None:
-        """Run a model stage on all healthy items at once; if the batch fails, isolate the culprit."""
+        """Run a model stage on all healthy items at once; if that fails, isolate the culprit."""
         healthy = [item for item in work if item.error is None]
         if not healthy:
             return
@@ -160,7 +160,8 @@ class Enricher:
 
     def _finish(self, item: _Work) -> EnrichedEvent | DeadLetter:
         if item.error is not None:
-            return dead_letter(item.received, item.error, article_id=item.article_id)
+            claimed = item.article_id or item.error.article_id
+            return dead_letter(item.received, item.error, article_id=claimed)
         article, clean = item.article, _clean(item)
         assert article is not None and item.article_id is not None
         item.timings_ms["total"] = round((time.perf_counter() - item.started) * 1000, 3)

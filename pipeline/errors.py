@@ -9,6 +9,8 @@ class PipelineError(Exception):
     """Base of every error the pipeline raises about one article."""
 
     stage: Stage = Stage.VALIDATE
+    # The id the article claims, when it got far enough to have one: traces dead letters.
+    article_id: str | None = None
 
     @property
     def error_type(self) -> str:

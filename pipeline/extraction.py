@@ -31,7 +31,7 @@ def extract_page(page_html: str, *, url: str | None = None) -> Page:
         include_tables=False,
         favor_precision=False,
     )
-    if document is None:
+    if document is None or isinstance(document, dict):
         return Page(title=None, text="", published_at=None, site=None)
     metadata = {
         name: str(value)

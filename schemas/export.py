@@ -38,7 +38,9 @@ def json_schema(name: str) -> dict[str, Any]:
 
 
 def render(name: str) -> bytes:
-    return orjson.dumps(json_schema(name), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    return (
+        orjson.dumps(json_schema(name), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    )
 
 
 def main() -> None:

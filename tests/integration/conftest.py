@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +25,12 @@ from agents.settings import Settings
 from agents.topics import ensure_topics
 
 BROKER_PORT = int(os.environ.get("STANCEWIRE_TEST_BROKER_PORT", "19092"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -58,13 +65,16 @@ class Pipeline:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def start_worker(self, *, web_port: int = 16066, ready_timeout_s: float = 120) -> subprocess.Popen[bytes]:
+    def start_worker(self, *, ready_timeout_s: float = 120) -> subprocess.Popen[bytes]:
         """Start ``stancewire worker`` and wait until it has joined its consumer group."""
+        web_port = free_port()
         log_path = self.workdir / f"worker-{web_port}-{len(self.workers)}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "agents.cli", "worker"],
-                env=self.env(web_port), stdout=log, stderr=subprocess.STDOUT,
+                env=self.env(web_port),
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         self.workers.append(process)
         deadline = time.monotonic() + ready_timeout_s
@@ -72,13 +82,15 @@ class Pipeline:
             text = log_path.read_text(errors="replace")
             if process.poll() is not None:
                 pytest.fail(f"worker exited with {process.returncode}:\n{text[-4000:]}")
-            if "Ready" in text and "partitions" in text.lower():
+            if "[^Worker]: Ready" in text:
                 return process
             time.sleep(0.3)
         pytest.fail(f"worker not ready in {ready_timeout_s} s:\n{log_path.read_text()[-4000:]}")
 
     def watcher(self) -> TopicWatcher:
-        return TopicWatcher(self.broker.bootstrap, [self.settings.output_topic, self.settings.dlq_topic])
+        return TopicWatcher(
+            self.broker.bootstrap, [self.settings.output_topic, self.settings.dlq_topic]
+        )
 
     def produce(self, messages: list[tuple[bytes, bytes]]) -> None:
         producer = make_producer(self.broker.bootstrap)
@@ -99,7 +111,9 @@ class Pipeline:
                 process.wait()
 
     def worker_logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.workdir.glob("worker-*.log"))
+        return "\n".join(
+            p.read_text(errors="replace")[-3000:] for p in self.workdir.glob("worker-*.log")
+        )
 
 
 @pytest.fixture

@@ -33,8 +33,10 @@ def test_block_offsets_and_sentences_point_into_the_text(ceasefire_text: str) ->
     for block in clean.blocks:
         assert clean.text[block.start : block.end] == block.text
     sentences = [clean.text[start:end] for start, end in clean.sentences]
-    assert "Rubio said that a meeting between the two presidents in Budapest remained " \
+    assert (
+        "Rubio said that a meeting between the two presidents in Budapest remained "
         "possible once the negotiators agreed on a text." in sentences
+    )
     assert all(s == s.strip() and s for s in sentences)
     assert clean.lead_end == clean.blocks[1].end
 

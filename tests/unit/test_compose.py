@@ -16,8 +16,12 @@ def _check(compose_file: Path) -> subprocess.CompletedProcess[str]:
     go = shutil.which("go")
     assert go, "Go is needed to validate docker-compose.yml (tools/composecheck)"
     return subprocess.run(
-        [go, "run", ".", str(compose_file)], cwd=CHECKER, capture_output=True, text=True,
-        timeout=600, check=False,
+        [go, "run", ".", str(compose_file)],
+        cwd=CHECKER,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 

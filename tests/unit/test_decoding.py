@@ -56,3 +56,9 @@ def test_ids_prefer_given_id_then_url_then_content() -> None:
     assert article_id(by_url) == article_id(RawArticle(title="other", body="c", url=by_url.url))
     assert article_id(by_content).startswith("sha-")
     assert article_id(by_content) != article_id(RawArticle(title="t", body="c"))
+
+
+def test_schema_violation_keeps_the_claimed_id_for_tracing() -> None:
+    with pytest.raises(SchemaViolation) as caught:
+        decode_article(b'{"id": "story-9", "title": "No body"}', max_bytes=LIMIT)
+    assert caught.value.article_id == "story-9"

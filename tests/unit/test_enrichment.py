@@ -31,7 +31,11 @@ class WordTagger:
                 continue
             mention = Mention(text="Oslo", start=start, end=start + 4, score=0.9)
             found.append(
-                [Entity(name="Oslo", type=EntityType.LOC, count=1, salience=1.0, mentions=[mention])]
+                [
+                    Entity(
+                        name="Oslo", type=EntityType.LOC, count=1, salience=1.0, mentions=[mention]
+                    )
+                ]
             )
         return found
 
@@ -45,12 +49,23 @@ def test_mixed_batch_keeps_order_and_dead_letters_bad_messages() -> None:
     ]
     results = Enricher(max_payload_bytes=1 << 20).enrich_batch(batch)
     assert [type(r).__name__ for r in results] == [
-        "EnrichedEvent", "DeadLetter", "EnrichedEvent", "DeadLetter",
+        "EnrichedEvent",
+        "DeadLetter",
+        "EnrichedEvent",
+        "DeadLetter",
     ]
     bad_json, empty = results[1], results[3]
     assert isinstance(bad_json, DeadLetter) and isinstance(empty, DeadLetter)
-    assert (bad_json.stage, bad_json.error_type, bad_json.offset) == (Stage.DECODE, "InvalidJson", 7)
-    assert (empty.stage, empty.error_type, empty.article_id) == (Stage.CLEAN, "EmptyArticle", "empty")
+    assert (bad_json.stage, bad_json.error_type, bad_json.offset) == (
+        Stage.DECODE,
+        "InvalidJson",
+        7,
+    )
+    assert (empty.stage, empty.error_type, empty.article_id) == (
+        Stage.CLEAN,
+        "EmptyArticle",
+        "empty",
+    )
 
 
 def test_stages_without_models_leave_fields_empty_and_say_what_ran() -> None:

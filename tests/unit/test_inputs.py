@@ -12,7 +12,9 @@ from pipeline.inputs import InputError, iter_paths, read_articles
 def test_each_file_kind_is_read(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Title line\n\nFirst paragraph.\nSecond paragraph.\n")
     (tmp_path / "b.json").write_text('[{"title": "x", "body": "y"}, {"title": "z", "body": "w"}]')
-    (tmp_path / "c.jsonl").write_text('{"title": "1", "body": "b"}\n\n{"title": "2", "body": "b"}\n')
+    (tmp_path / "c.jsonl").write_text(
+        '{"title": "1", "body": "b"}\n\n{"title": "2", "body": "b"}\n'
+    )
     (tmp_path / "d.html").write_text("<html><body><p>Hi</p></body></html>")
     (tmp_path / "ignored.csv").write_text("a,b")
     paths = list(iter_paths([tmp_path]))

@@ -19,7 +19,10 @@ fi
 # shellcheck disable=SC1091
 source "$venv/bin/activate"
 # The project itself is installed editable from this clone: quick, and keeps the CLI current.
-pip install -q --no-deps --no-build-isolation -e "$STANCEWIRE_ROOT" 2>&1 | grep -v "^$" >&2 || true
+if ! pip install -q --no-deps --no-build-isolation -e "$STANCEWIRE_ROOT" >"$venv/editable.log" 2>&1; then
+  cat "$venv/editable.log" >&2
+  exit 1
+fi
 # Nothing may fetch model weights at run time.
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 cd "$STANCEWIRE_ROOT"

@@ -14,7 +14,7 @@ README = (ROOT / "README.md").read_text()
 def test_configuration_table_matches_the_settings() -> None:
     rows = dict(re.findall(r"^\| `(STANCEWIRE_[A-Z_]+)` \| `([^`]*)` \|", README, re.MULTILINE))
     defaults = Settings.model_construct()
-    for name, field in Settings.model_fields.items():
+    for name in Settings.model_fields:
         variable = f"STANCEWIRE_{name.upper()}"
         assert variable in rows, f"README lacks {variable}"
         assert rows[variable] == str(getattr(defaults, name)), variable

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
@@ -11,6 +12,7 @@ from typing import Any, cast
 import faust
 
 from agents.settings import Settings
+from pipeline.boilerplate import LineMemory
 from pipeline.enrichment import Enricher, Received, dead_letter
 from pipeline.errors import StageFailed
 from schemas import DeadLetter, EnrichedEvent, Stage, encode
@@ -48,8 +50,37 @@ def create_app(settings: Settings, enricher: Enricher) -> faust.App:
     )
     enriched = app.topic(settings.output_topic, key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
+    # Per-source line counts, changelog-backed so what was learned survives restarts.
+    # use_partitioner: keys go to changelog partitions by hash, not by the current event.
+    line_sightings = app.Table(
+        "line-sightings",
+        use_partitioner=True,
+        default=int,
+        partitions=settings.partitions,
+        key_type=str,
+        value_type=int,
+    )
+    memory = enricher.memory = LineMemory(
+        line_sightings, threshold=settings.boilerplate_threshold, autocommit=False
+    )
     # One thread: the models use both cores themselves, and order within a batch is kept.
     model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich")
+
+    async def send_until_acknowledged(topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
+        """Send to the dead-letter topic, retrying while Kafka is unavailable.
+
+        Blocking here holds the batch (and its offsets) back until the broker is reachable
+        again, which is how an outage delays dead letters without losing any.
+        """
+        delay = 0.5
+        while True:
+            try:
+                await (await topic.send(key=key, value=value))
+                return
+            except Exception as exc:
+                log.error("dead-letter send failed, retrying in %.1f s: %r", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     async def publish(
         batch: Sequence[Received], results: Sequence[EnrichedEvent | DeadLetter]
@@ -57,24 +88,25 @@ def create_app(settings: Settings, enricher: Enricher) -> faust.App:
         """Send every result and wait for the broker's acknowledgement of each.
 
         The batch's offsets are acknowledged to Faust only after this returns, so an
-        offset is never committed before its output is safely in Kafka.
+        offset is never committed before its output is safely in Kafka. An event the
+        broker refuses (too large, say) is dead-lettered in its place.
         """
         pending = []
         for received, result in zip(batch, results, strict=True):
             topic = enriched if isinstance(result, EnrichedEvent) else dead_letters
             key = received.key if received.key is not None else _key_of(result)
-            pending.append((received, result, await topic.send(key=key, value=encode(result))))
-        for received, result, delivery in pending:
+            pending.append((received, result, key, await topic.send(key=key, value=encode(result))))
+        for received, result, key, delivery in pending:
             try:
                 await delivery
+                continue
             except Exception as exc:
-                if isinstance(result, DeadLetter):
-                    raise  # the dead-letter topic itself is failing: an infrastructure fault
-                log.warning("publishing %s failed, dead-lettering it: %r", result.id, exc)
-                letter = dead_letter(
-                    received, StageFailed(Stage.PUBLISH, exc), article_id=result.id
-                )
-                await (await dead_letters.send(key=received.key, value=encode(letter)))
+                if isinstance(result, EnrichedEvent):
+                    log.warning("publishing %s failed, dead-lettering it: %r", result.id, exc)
+                    result = dead_letter(
+                        received, StageFailed(Stage.PUBLISH, exc), article_id=result.id
+                    )
+            await send_until_acknowledged(dead_letters, key, encode(result))
 
     @app.agent(raw_articles, name="enrich_articles")
     async def enrich_articles(stream: faust.StreamT[Any]) -> None:
@@ -93,8 +125,17 @@ def create_app(settings: Settings, enricher: Enricher) -> faust.App:
                 )
                 for event in events
             ]
-            results = await loop.run_in_executor(model_thread, enricher.enrich_batch, batch)
-            await publish(batch, results)
+            try:
+                results = await loop.run_in_executor(model_thread, enricher.enrich_batch, batch)
+                # Table writes belong on the event loop, so the thread's sightings land here.
+                for key, sightings in memory.drain().items():
+                    line_sightings[key] += sightings
+                await publish(batch, results)
+            except Exception:
+                # Faust acknowledges a batch even when the agent raises, so carrying on would
+                # lose it. Exit without committing instead: a restarted worker re-reads it.
+                log.critical("unexpected failure enriching a batch; exiting", exc_info=True)
+                os._exit(70)
 
     return app
 

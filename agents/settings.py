@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(
         default=1_048_576, ge=1024, description="raw messages larger than this are dead-lettered"
     )
+    boilerplate_threshold: int = Field(
+        default=5, ge=2, description="articles of one source sharing a line make it boilerplate"
+    )
+    duplicate_window: int = Field(
+        default=10_000, ge=0, description="recent articles checked for near-duplicates (0: off)"
+    )
     data_dir: Path = Field(
         default=Path(".stancewire"), description="where the worker keeps its local state (tables)"
     )

@@ -7,7 +7,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
+from pipeline.boilerplate import LineMemory, candidate_lines
 from pipeline.errors import EmptyArticle
 from schemas import Block, BlockType, RawArticle, RemovedBlock
 
@@ -69,46 +71,13 @@ _SENTENCE_BREAK = re.compile(
     "(?=[\"'\u201c\u2018(\\[]?[A-Z0-9\u00c0-\u00d6\u00d8-\u00de\u0410-\u042f])"
 )
 _ABBREVIATIONS = frozenset(
-    {
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "st",
-        "gen",
-        "col",
-        "lt",
-        "sen",
-        "rep",
-        "gov",
-        "jr",
-        "sr",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "no",
-        "vs",
-        "etc",
-        "u.s",
-        "u.k",
-        "u.n",
-        "e.u",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-    }
+    "mr mrs ms dr prof st gen col lt sen rep gov jr sr inc ltd co corp no vs etc "
+    "u.s u.k u.n e.u jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
+# Structural signals that need no phrase list, so they work in any language.
+_PLACEHOLDER = re.compile(r"^\S+(\s\S+){0,3}\s?(\.{3}|\u2026)$")  # "Загрузка...", "Cargando…"
+_LINK_ONLY = re.compile(r"^(https?://|www\.)\S+$|^\S+@\S+\.\w+$")
+_SEPARATORS = re.compile(r"\s[|\u2022\u00b7\u00bb/]\s")
 
 
 @dataclass(frozen=True)
@@ -148,6 +117,12 @@ def boilerplate_reason(line: str) -> str | None:
     for reason, pattern in _BOILERPLATE_RES:
         if pattern.search(folded):
             return reason
+    if _PLACEHOLDER.match(line):
+        return "loading-placeholder"
+    if _LINK_ONLY.match(line):
+        return "bare-link"
+    if len(_SEPARATORS.findall(line)) >= 3 and not _SENTENCE_END.search(line):
+        return "link-list"
     return None
 
 
@@ -162,16 +137,27 @@ def _looks_like_heading(line: str) -> bool:
     )
 
 
-def clean_text(title: str, body: str) -> tuple[str, list[Block], list[RemovedBlock]]:
-    """Classify each line of a plain-text body as story or boilerplate and build the text."""
+def clean_text(
+    title: str, body: str, *, source: str | None = None, memory: LineMemory | None = None
+) -> tuple[str, list[Block], list[RemovedBlock]]:
+    """Classify each line of a plain-text body as story or boilerplate and build the text.
+
+    With a ``memory`` and a ``source``, lines the source has repeated across enough earlier
+    articles are dropped too, and this article's edge lines are counted for the future.
+    """
     title = normalize_text(title).replace("\n", " ").strip()
     lines = [line for line in normalize_text(body).split("\n") if line]
+    learned: set[str] = set()
+    if memory is not None and source:
+        candidates = candidate_lines(lines)
+        learned = memory.learned(source, candidates)
+        memory.remember(source, candidates)
     removed: list[RemovedBlock] = []
     kept: list[str] = []
     seen: set[str] = {title.casefold()}
     for line in lines:
         key = line.casefold()
-        reason = boilerplate_reason(line)
+        reason = boilerplate_reason(line) or ("learned-boilerplate" if line in learned else None)
         if reason is None and key in seen:
             reason = "title-repeated" if key == title.casefold() else "repeated-line"
         if reason is not None:
@@ -232,7 +218,7 @@ def split_sentences(text: str, blocks: list[Block]) -> list[tuple[int, int]]:
     return spans
 
 
-def clean_article(article: RawArticle) -> CleanArticle:
+def clean_article(article: RawArticle, *, memory: LineMemory | None = None) -> CleanArticle:
     """The cleaning stage: plain text or an HTML page in, the story out."""
     metadata: dict[str, str] = {}
     published_at = article.published_at
@@ -248,7 +234,9 @@ def clean_article(article: RawArticle) -> CleanArticle:
         source = source or page.site
     else:
         title, body = article.title or "", article.body or ""
-    text, blocks, removed = clean_text(title, body)
+    text, blocks, removed = clean_text(
+        title, body, source=source_key(article, source), memory=memory
+    )
     if not any(b.type is not BlockType.TITLE for b in blocks):
         raise EmptyArticle(
             "no story text left after cleaning "
@@ -266,3 +254,12 @@ def clean_article(article: RawArticle) -> CleanArticle:
         source=source,
         metadata=metadata,
     )
+
+
+def source_key(article: RawArticle, source: str | None) -> str | None:
+    """What per-source learning groups an article by: its source, else its url's host."""
+    if source:
+        return source
+    if article.url:
+        return urlsplit(article.url).hostname
+    return None

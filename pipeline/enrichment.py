@@ -14,9 +14,12 @@ from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from pipeline import __version__
+from pipeline.boilerplate import LineMemory
 from pipeline.cleaning import CleanArticle, clean_article
 from pipeline.decoding import article_id, decode_article
 from pipeline.errors import PipelineError, StageFailed
+from pipeline.fingerprints import RecentFingerprints, simhash
+from pipeline.language import LanguageGuess, LanguageIdentifier
 from schemas import DeadLetter, EnrichedEvent, Entity, Processing, RawArticle, Stage, Stance
 
 
@@ -61,6 +64,8 @@ class _Work:
     stances: list[Stance] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     error: PipelineError | None = None
+    language: LanguageGuess | None = None
+    duplicate_of: str | None = None
 
 
 T = TypeVar("T")
@@ -73,10 +78,16 @@ class Enricher:
         self,
         *,
         max_payload_bytes: int,
+        languages: LanguageIdentifier | None = None,
+        recent: RecentFingerprints | None = None,
+        memory: LineMemory | None = None,
         entities: EntityStage | None = None,
         stance: StanceStage | None = None,
     ) -> None:
         self.max_payload_bytes = max_payload_bytes
+        self.languages = languages
+        self.recent = recent
+        self.memory = memory
         self.entities = entities
         self.stance = stance
 
@@ -122,9 +133,15 @@ class Enricher:
                 item.article = decode_article(
                     item.received.payload, max_bytes=self.max_payload_bytes
                 )
-                item.article_id = article_id(item.article)
+                identity = item.article_id = article_id(item.article)
             with _timed(item, "clean"):
-                item.clean = clean_article(item.article)
+                item.clean = clean_article(item.article, memory=self.memory)
+                if self.languages is not None:
+                    item.language = self.languages.identify(item.clean.text)
+                if self.recent is not None:
+                    fingerprint = simhash(item.clean.text)
+                    item.duplicate_of = self.recent.find(fingerprint, exclude=identity)
+                    self.recent.add(identity, fingerprint)
         except PipelineError as exc:
             item.error = exc
         except Exception as exc:  # an unforeseen bug in cleaning must not stop the worker
@@ -171,7 +188,9 @@ class Enricher:
             source=clean.source,
             title=clean.title,
             published_at=clean.published_at,
-            language=article.language,
+            language=item.language.code if item.language else article.language,
+            language_confidence=item.language.confidence if item.language else None,
+            duplicate_of=item.duplicate_of,
             text=clean.text,
             blocks=clean.blocks,
             sentences=[[start, end] for start, end in clean.sentences],

@@ -176,7 +176,13 @@ class EnrichedEvent(_Record):
     source: str | None
     title: str
     published_at: AwareDatetime | None
-    language: str | None
+    language: str | None = Field(
+        description="ISO 639-1 code: detected from the text, else as the article declared it"
+    )
+    language_confidence: float | None = Field(ge=0.0, le=1.0)
+    duplicate_of: str | None = Field(
+        description="id of an earlier article this one nearly duplicates (SimHash)"
+    )
     text: str
     blocks: list[Block]
     sentences: list[list[int]] = Field(

@@ -49,21 +49,26 @@ class Pipeline:
     workdir: Path
     settings: Settings
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def env(self, web_port: int) -> dict[str, str]:
         s = self.settings
-        return os.environ | {
-            "STANCEWIRE_BOOTSTRAP_SERVERS": s.bootstrap_servers,
-            "STANCEWIRE_APP_ID": s.app_id,
-            "STANCEWIRE_INPUT_TOPIC": s.input_topic,
-            "STANCEWIRE_OUTPUT_TOPIC": s.output_topic,
-            "STANCEWIRE_DLQ_TOPIC": s.dlq_topic,
-            "STANCEWIRE_WEB_PORT": str(web_port),
-            "STANCEWIRE_DATA_DIR": str(self.workdir / f"data-{web_port}"),
-            "STANCEWIRE_BATCH_WINDOW_S": "0.2",
-            "STANCEWIRE_MAX_PAYLOAD_BYTES": str(s.max_payload_bytes),
-            "PYTHONUNBUFFERED": "1",
-        }
+        return (
+            os.environ
+            | {
+                "STANCEWIRE_BOOTSTRAP_SERVERS": s.bootstrap_servers,
+                "STANCEWIRE_APP_ID": s.app_id,
+                "STANCEWIRE_INPUT_TOPIC": s.input_topic,
+                "STANCEWIRE_OUTPUT_TOPIC": s.output_topic,
+                "STANCEWIRE_DLQ_TOPIC": s.dlq_topic,
+                "STANCEWIRE_WEB_PORT": str(web_port),
+                "STANCEWIRE_DATA_DIR": str(self.workdir / f"data-{web_port}"),
+                "STANCEWIRE_BATCH_WINDOW_S": "0.2",
+                "STANCEWIRE_MAX_PAYLOAD_BYTES": str(s.max_payload_bytes),
+                "PYTHONUNBUFFERED": "1",
+            }
+            | self.extra_env
+        )
 
     def start_worker(self, *, ready_timeout_s: float = 120) -> subprocess.Popen[bytes]:
         """Start ``stancewire worker`` and wait until it has joined its consumer group."""

@@ -1,0 +1,76 @@
+"""SimHash fingerprints of article text and a window of recent ones for near-duplicate lookup."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import OrderedDict
+
+_WORD = re.compile(r"\w+")
+BITS = 64
+BANDS = 4  # 4 bands of 16 bits: two fingerprints within 3 bits share at least one band
+
+
+def simhash(text: str, *, shingle: int = 3) -> int:
+    """A 64-bit SimHash over word trigrams; near-identical texts get near-identical hashes."""
+    words = _WORD.findall(text.casefold())
+    grams = [" ".join(words[i : i + shingle]) for i in range(max(1, len(words) - shingle + 1))]
+    weights = [0] * BITS
+    for gram in grams:
+        value = int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=8).digest(), "big")
+        for bit in range(BITS):
+            weights[bit] += 1 if value >> bit & 1 else -1
+    return sum(1 << bit for bit in range(BITS) if weights[bit] > 0)
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+class RecentFingerprints:
+    """The fingerprints of the last ``window`` articles, indexed by band for fast lookup."""
+
+    def __init__(self, *, window: int, max_distance: int = 3) -> None:
+        if max_distance >= BANDS:
+            raise ValueError(f"max_distance must be below {BANDS} for banded lookup")
+        self.window = window
+        self.max_distance = max_distance
+        self._by_id: OrderedDict[str, int] = OrderedDict()
+        self._bands: list[dict[int, set[str]]] = [{} for _ in range(BANDS)]
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def find(self, fingerprint: int, *, exclude: str | None = None) -> str | None:
+        """The id of the closest earlier article within ``max_distance`` bits, if any."""
+        best: tuple[int, str] | None = None
+        for band, index in zip(_bands_of(fingerprint), self._bands, strict=True):
+            for other in index.get(band, ()):
+                if other == exclude:
+                    continue
+                distance = hamming(fingerprint, self._by_id[other])
+                if distance <= self.max_distance and (best is None or distance < best[0]):
+                    best = (distance, other)
+        return best[1] if best else None
+
+    def add(self, article_id: str, fingerprint: int) -> None:
+        if article_id in self._by_id:
+            self._discard(article_id)
+        self._by_id[article_id] = fingerprint
+        for band, index in zip(_bands_of(fingerprint), self._bands, strict=True):
+            index.setdefault(band, set()).add(article_id)
+        while len(self._by_id) > self.window:
+            self._discard(next(iter(self._by_id)))
+
+    def _discard(self, article_id: str) -> None:
+        fingerprint = self._by_id.pop(article_id)
+        for band, index in zip(_bands_of(fingerprint), self._bands, strict=True):
+            members = index[band]
+            members.discard(article_id)
+            if not members:
+                del index[band]
+
+
+def _bands_of(fingerprint: int) -> list[int]:
+    width = BITS // BANDS
+    return [fingerprint >> (i * width) & ((1 << width) - 1) for i in range(BANDS)]

@@ -215,6 +215,109 @@ def enrich(path: Path, compact: bool) -> None:
         click.echo(data if compact else orjson.dumps(orjson.loads(data), option=JSON_PRETTY))
 
 
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="one JSON line per article (the default)")
+@click.option("--summary", is_flag=True, help="a readable summary per article instead of JSON")
+def clean(paths: tuple[Path, ...], as_json: bool, summary: bool) -> None:
+    """Run the cleaning stage alone (no models, no Kafka) and print kept and removed blocks.
+
+    Articles of one source teach each other their boilerplate, as in the worker.
+    """
+    from pipeline.boilerplate import LineMemory
+    from pipeline.cleaning import clean_article
+    from pipeline.errors import PipelineError
+    from pipeline.inputs import InputError, iter_paths, read_articles
+    from schemas import RawArticle
+
+    settings = load_settings()
+    memory = LineMemory({}, threshold=settings.boilerplate_threshold)
+    try:
+        for path in iter_paths(list(paths)):
+            for article in read_articles(path):
+                try:
+                    cleaned = clean_article(RawArticle.model_validate(article), memory=memory)
+                except (PipelineError, ValueError) as exc:
+                    click.echo(orjson.dumps({"path": str(path), "error": str(exc)}))
+                    continue
+                record = {
+                    "path": str(path),
+                    "title": cleaned.title,
+                    "kept": [b.model_dump(mode="json") for b in cleaned.blocks],
+                    "removed": [r.model_dump(mode="json") for r in cleaned.removed],
+                }
+                if summary and not as_json:
+                    click.echo(f"{path}: {cleaned.title}")
+                    for block in cleaned.blocks:
+                        click.echo(f"  + {block.type.value:<10} {block.text[:90]}")
+                    for removed in cleaned.removed:
+                        click.echo(f"  - {removed.reason:<20} {removed.text[:80]}")
+                else:
+                    click.echo(orjson.dumps(record))
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.group("eval")
+def evaluate() -> None:
+    """Measure the pipeline's stages on public benchmark data."""
+
+
+@evaluate.command("cleaning")
+@click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="folder with html/*.html.gz and ground-truth.json",
+)
+@click.option("--json", "as_json", is_flag=True, help="end with one JSON line of the scores")
+def evaluate_cleaning(data_dir: Path, as_json: bool) -> None:
+    """HTML extraction: stancewire and plain trafilatura on the same pages, side by side."""
+    from pipeline.cleaning_eval import evaluate_extraction
+
+    if not (data_dir / "ground-truth.json").exists():
+        raise click.ClickException(f"{data_dir} has no ground-truth.json (ScrapingHub layout)")
+    result = evaluate_extraction(data_dir)
+    click.echo(f"{result['pages']} pages, token 4-gram shingles (ScrapingHub benchmark scoring)")
+    for name in ("stancewire", "trafilatura"):
+        scores = result[name]
+        click.echo(
+            f"  {name:<12} precision {scores['precision']:.4f}  recall {scores['recall']:.4f}"
+            f"  F1 {scores['f1']:.4f}  ({result['seconds'][name]:.1f} s)"
+        )
+    if as_json:
+        click.echo(orjson.dumps(result))
+
+
+@evaluate.command("boilerplate")
+@click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="folder of clean .txt articles (first line the title)",
+)
+@click.option("--limit", type=int, default=None, help="use at most this many articles")
+@click.option("--seed", type=int, default=13, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="end with one JSON line of the scores")
+def evaluate_boilerplate_lines(data_dir: Path, limit: int | None, seed: int, as_json: bool) -> None:
+    """Synthetic text benchmark: inject boilerplate lines into clean articles, score removal."""
+    from pipeline.cleaning_eval import evaluate_boilerplate
+
+    result = evaluate_boilerplate(data_dir, limit=limit, seed=seed)
+    lines = result["lines"]
+    click.echo(
+        f"{result['articles']} articles, {result['paragraphs']} story paragraphs: boilerplate "
+        f"lines precision {lines['precision']:.4f} recall {lines['recall']:.4f} "
+        f"F1 {lines['f1']:.4f}; paragraph loss {100 * result['paragraph_loss']:.3f} %"
+    )
+    for kind, recall in result["recall_by_kind"].items():
+        click.echo(f"  recall {kind:<12} {recall:.4f}")
+    if as_json:
+        click.echo(orjson.dumps(result))
+
+
 # --- demo ---------------------------------------------------------------------------------
 
 

@@ -58,7 +58,10 @@ BOILERPLATE_PHRASES: tuple[tuple[str, str], ...] = (
     ("photo-credit", r"^(photo|image|picture|credit|foto)s?( credit)?\s*[:|]"),
     ("photo-credit", r"\((photo|image)[^)]*\)$|\b(getty images|reuters/|afp via getty)\b"),
     ("copyright", r"^(©|copyright\b|all rights reserved)"),
+    ("tags", r"^(tags|topics|filed under|related topics)\s*:"),
 )
+_PHRASE_REACH = 40  # characters from the line start within which a phrase must begin
+_PHRASE_WORDS = 60  # longer lines are prose, whatever phrases they contain
 _BOILERPLATE_RES = tuple((reason, re.compile(pattern)) for reason, pattern in BOILERPLATE_PHRASES)
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -115,13 +118,20 @@ def boilerplate_reason(line: str) -> str | None:
     if _TRAILING_DOTS.sub("", folded) in AD_PLACEHOLDERS:
         return "ad-placeholder"
     for reason, pattern in _BOILERPLATE_RES:
-        if pattern.search(folded):
+        match = pattern.search(folded)
+        # Furniture announces itself up front; the same words deep in a sentence are story.
+        if match and match.start() <= _PHRASE_REACH and len(folded.split()) <= _PHRASE_WORDS:
             return reason
     if _PLACEHOLDER.match(line):
         return "loading-placeholder"
     if _LINK_ONLY.match(line):
         return "bare-link"
-    if len(_SEPARATORS.findall(line)) >= 3 and not _SENTENCE_END.search(line):
+    # Table rows ("| a | b |") are content; separator-heavy lines otherwise are menus.
+    if (
+        not line.startswith("|")
+        and len(_SEPARATORS.findall(line)) >= 3
+        and not _SENTENCE_END.search(line)
+    ):
         return "link-list"
     return None
 
@@ -154,20 +164,19 @@ def clean_text(
         memory.remember(source, candidates)
     removed: list[RemovedBlock] = []
     kept: list[str] = []
-    seen: set[str] = {title.casefold()}
     for line in lines:
         key = line.casefold()
         reason = boilerplate_reason(line) or ("learned-boilerplate" if line in learned else None)
-        if reason is None and key in seen:
-            reason = "title-repeated" if key == title.casefold() else "repeated-line"
+        # Only an echo of the title or of the line just kept counts as a repeat: pages
+        # legitimately repeat lines further apart (schedules, recipes, summary boxes).
+        if reason is None and key == title.casefold():
+            reason = "title-repeated"
+        elif reason is None and kept and key == kept[-1].casefold():
+            reason = "repeated-line"
         if reason is not None:
             removed.append(RemovedBlock(text=line, reason=reason))
             continue
-        seen.add(key)
         kept.append(line)
-    # Short unpunctuated lines after the last paragraph are tags, bylines or widget labels.
-    while kept and _looks_like_heading(kept[-1]):
-        removed.append(RemovedBlock(text=kept.pop(), reason="trailing-fragment"))
     types = _block_types(kept)
     parts: list[tuple[BlockType, str]] = [(BlockType.TITLE, title)] if title else []
     parts += list(zip(types, kept, strict=True))

@@ -28,7 +28,7 @@ def extract_page(page_html: str, *, url: str | None = None) -> Page:
         url=url,
         with_metadata=True,
         include_comments=False,
-        include_tables=False,
+        include_tables=True,
         favor_precision=False,
     )
     if document is None or isinstance(document, dict):

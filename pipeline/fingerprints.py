@@ -6,6 +6,8 @@ import hashlib
 import re
 from collections import OrderedDict
 
+import numpy as np
+
 _WORD = re.compile(r"\w+")
 BITS = 64
 BANDS = 8  # 8 bands of 8 bits: fingerprints within 7 bits share at least one band
@@ -19,12 +21,12 @@ def simhash(text: str, *, shingle: int = 2) -> int:
     """
     words = _WORD.findall(text.casefold())
     grams = [" ".join(words[i : i + shingle]) for i in range(max(1, len(words) - shingle + 1))]
-    weights = [0] * BITS
-    for gram in grams:
-        value = int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=8).digest(), "big")
-        for bit in range(BITS):
-            weights[bit] += 1 if value >> bit & 1 else -1
-    return sum(1 << bit for bit in range(BITS) if weights[bit] > 0)
+    digests = b"".join(hashlib.blake2b(g.encode(), digest_size=8).digest() for g in grams)
+    hashes = np.frombuffer(digests, dtype=">u8").astype(np.uint64)
+    # Each gram votes +1 or -1 on every bit; the sign of each bit's total is the hash bit.
+    bits = (hashes[:, None] >> np.arange(BITS, dtype=np.uint64)) & np.uint64(1)
+    votes = 2 * bits.astype(np.int64).sum(axis=0) - len(grams)
+    return int(sum(1 << bit for bit in np.flatnonzero(votes > 0).tolist()))
 
 
 def hamming(a: int, b: int) -> int:

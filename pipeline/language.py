@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from lingua import LanguageDetector, LanguageDetectorBuilder
 
 # Identification needs a few sentences, not the whole article; this bounds its cost.
-SAMPLE_CHARS = 2000
+SAMPLE_CHARS = 600
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.cleaning import boilerplate_reason, clean_article, clean_text, normalize_text
+from pipeline.errors import EmptyArticle
 from schemas import BlockType, RawArticle
 
 
@@ -77,3 +78,28 @@ def test_repeated_lines_and_title_echo_are_removed() -> None:
 
 def test_normalisation_handles_entities_zero_width_and_controls() -> None:
     assert normalize_text("caf\u0065\u0301 &amp; tea\u200b\x07  now") == "café & tea now"
+
+
+def test_hostile_html_is_neither_expanded_nor_fetched() -> None:
+    import time
+
+    external = (
+        '<?xml version="1.0"?><!DOCTYPE html [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
+        "<html><body><article><h1>Leak attempt</h1><p>Before &secret; after, a paragraph "
+        "long enough to count as the story of this small page.</p></article></body></html>"
+    )
+    laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE html [<!ENTITY l0 "lol">{laughs}]>'
+        "<html><body><article><h1>Bomb</h1><p>&l9; and then a sentence of ordinary story "
+        "text that the extractor should keep.</p></article></body></html>"
+    )
+    started = time.perf_counter()
+    for page in (external, bomb):
+        try:
+            cleaned = clean_article(RawArticle(html=page))
+        except EmptyArticle:
+            continue
+        assert "root:" not in cleaned.text
+        assert "lollollol" not in cleaned.text
+    assert time.perf_counter() - started < 5

@@ -66,6 +66,7 @@ class _Work:
     error: PipelineError | None = None
     language: LanguageGuess | None = None
     duplicate_of: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 T = TypeVar("T")
@@ -186,6 +187,7 @@ class Enricher:
             id=item.article_id,
             url=article.url,
             source=clean.source,
+            author=clean.metadata.get("author"),
             title=clean.title,
             published_at=clean.published_at,
             language=item.language.code if item.language else article.language,
@@ -201,6 +203,7 @@ class Enricher:
                 pipeline_version=__version__,
                 models=self.models,
                 stages=self.stages,
+                notes=item.notes,
                 timings_ms=item.timings_ms,
                 received_at=item.received.received_at,
                 enriched_at=datetime.now(UTC),

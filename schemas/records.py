@@ -159,6 +159,9 @@ class Processing(_Record):
     pipeline_version: str
     models: dict[str, str]
     stages: list[Stage]
+    notes: list[str] = Field(
+        description="what a stage could not do for this article and why (e.g. language)"
+    )
     timings_ms: dict[str, float]
     received_at: AwareDatetime
     enriched_at: AwareDatetime
@@ -174,6 +177,7 @@ class EnrichedEvent(_Record):
     id: str
     url: str | None
     source: str | None
+    author: str | None = Field(description="byline, when the article or its page gives one")
     title: str
     published_at: AwareDatetime | None
     language: str | None = Field(

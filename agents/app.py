@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
 from typing import Any, cast
 
 import faust
+from faust.web import Request, Response, View
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from agents.metrics import AGENT, Metrics
 from agents.settings import Settings
 from pipeline.boilerplate import LineMemory
 from pipeline.enrichment import Enricher, Received, dead_letter
@@ -20,10 +25,13 @@ from schemas import DeadLetter, EnrichedEvent, Stage, encode
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+DASHBOARD = (resources.files("agents") / "dashboard.html").read_text()
 
 
-def create_app(settings: Settings, enricher: Enricher) -> faust.App:
-    """Build the app with its three topics and the ``enrich_articles`` agent."""
+def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None = None) -> faust.App:
+    """Build the app with its topics, the ``enrich_articles`` agent and its web pages."""
+    metrics = metrics or Metrics()
+    enricher.on_model_batch = metrics.observe_model
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
@@ -130,12 +138,41 @@ def create_app(settings: Settings, enricher: Enricher) -> faust.App:
                 # Table writes belong on the event loop, so the thread's sightings land here.
                 for key, sightings in memory.drain().items():
                     line_sightings[key] += sightings
+                started = time.perf_counter()
                 await publish(batch, results)
+                metrics.observe_publish(time.perf_counter() - started, len(batch))
+                metrics.observe_batch(results, published_at=time.time())
             except Exception:
                 # Faust acknowledges a batch even when the agent raises, so carrying on would
                 # lose it. Exit without committing instead: a restarted worker re-reads it.
+                metrics.agent_errors.labels(AGENT).inc()
                 log.critical("unexpected failure enriching a batch; exiting", exc_info=True)
                 os._exit(70)
+
+    @app.page("/metrics")
+    async def prometheus_metrics(view: View, request: Request) -> Response:
+        # aiohttp wants the charset out of content_type, so the header is set whole.
+        return view.bytes(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    @app.page("/dashboard")
+    async def dashboard(view: View, request: Request) -> Response:
+        return view.html(DASHBOARD)
+
+    @app.page("/dashboard.json")
+    async def dashboard_figures(view: View, request: Request) -> Response:
+        return view.json(metrics.summary())
+
+    @app.timer(interval=5.0)  # type: ignore[untyped-decorator]  # faust leaves it untyped
+    async def measure_lag() -> None:
+        consumer = app.consumer
+        committed = getattr(consumer, "_committed_offset", {})  # no public accessor in faust
+        lags = []
+        for tp in consumer.assignment():
+            if tp.topic != settings.input_topic:
+                continue
+            highwater = consumer.highwater(tp) or 0
+            lags.append((tp.topic, tp.partition, max(0, highwater - (committed.get(tp) or 0))))
+        metrics.set_lag(lags)
 
     return app
 

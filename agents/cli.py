@@ -191,6 +191,33 @@ def consume(
         click.echo(orjson.dumps(event).decode() if as_json else render_event(event) + "\n")
 
 
+@main.command()
+@click.option("--url", default=None, help="worker web address [default: from the settings]")
+@click.option("--interval", default=2.0, show_default=True, help="seconds between refreshes")
+@click.option("--once", is_flag=True, help="print the figures once and exit")
+def top(url: str | None, interval: float, once: bool) -> None:
+    """A terminal view of a running worker: throughput, latency, lag, dead letters, entities."""
+    import urllib.request
+
+    from agents.display import render_summary
+
+    settings = load_settings()
+    base = url or f"http://{settings.web_host}:{settings.web_port}"
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/dashboard.json", timeout=5) as response:
+                figures = orjson.loads(response.read())
+        except OSError as exc:
+            raise click.ClickException(f"no worker answers at {base}: {exc}") from exc
+        screen = render_summary(figures, source=base)
+        if once:
+            click.echo(screen)
+            return
+        click.clear()
+        click.echo(screen)
+        time.sleep(interval)
+
+
 # --- offline ------------------------------------------------------------------------------
 
 

@@ -43,3 +43,35 @@ def render_event(event: dict[str, Any]) -> str:
         + f"; {timings.get('total', 0):.1f} ms in the pipeline"
     )
     return "\n".join(lines)
+
+
+def render_summary(figures: dict[str, Any], *, source: str) -> str:
+    """The dashboard's figures as a terminal screen."""
+    latency = figures["latency_ms"]
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0f}"
+
+    lag = figures["lag"]
+    lines = [
+        f"stancewire worker at {source}   up {figures['uptime_s']:.0f} s",
+        "",
+        f"  throughput     {figures['articles_per_s']:8.2f} articles/s (last minute)",
+        f"  enriched       {figures['enriched_total']:8.0f}",
+        f"  dead letters   {figures['dead_letters_total']:8.0f}",
+        f"  latency        p50 {ms(latency['p50'])} ms   p95 {ms(latency['p95'])} ms   "
+        f"p99 {ms(latency['p99'])} ms",
+        f"  consumer lag   {sum(lag.values()):8.0f} messages over {len(lag)} partitions",
+    ]
+    if figures["dead_letters"]:
+        lines += ["", "  dead letters by stage/error"]
+        lines += [f"    {key:<36} {count:6.0f}" for key, count in figures["dead_letters"].items()]
+    if figures["top_entities"]:
+        lines += ["", "  most-mentioned entities          mentions  favor against neutral"]
+        for entity in figures["top_entities"]:
+            mix = entity["stances"]
+            lines.append(
+                f"    {entity['name'][:30]:<30} {entity['mentions']:8d}  "
+                f"{mix.get('favor', 0):5d} {mix.get('against', 0):7d} {mix.get('neutral', 0):7d}"
+            )
+    return "\n".join(lines)

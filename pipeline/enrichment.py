@@ -91,6 +91,8 @@ class Enricher:
         self.memory = memory
         self.entities = entities
         self.stance = stance
+        # Told (model name, articles, seconds, tokens) after each batched model call.
+        self.on_model_batch: Callable[[str, int, float, int], None] | None = None
 
     @property
     def stages(self) -> list[Stage]:
@@ -130,7 +132,7 @@ class Enricher:
     def _prepare(self, item: _Work) -> None:
         """Decode, validate and clean one message; failures stay on the work item."""
         try:
-            with _timed(item, "decode"):
+            with _timed(item, "validate"):  # decoding bytes and validating the schema
                 item.article = decode_article(
                     item.received.payload, max_bytes=self.max_payload_bytes
                 )
@@ -171,7 +173,14 @@ class Enricher:
                 except Exception as exc:
                     item.error = StageFailed(stage, exc)
             return
-        share_ms = (time.perf_counter() - started) * 1000 / len(healthy)
+        elapsed = time.perf_counter() - started
+        if self.on_model_batch is not None:
+            model = self.entities if stage is Stage.ENTITIES else self.stance
+            tokens = getattr(model, "last_batch_tokens", 0)
+            self.on_model_batch(
+                getattr(model, "model_name", stage.value), len(healthy), elapsed, tokens
+            )
+        share_ms = elapsed * 1000 / len(healthy)
         for item, result in zip(healthy, results, strict=True):
             store(item, result)
             item.timings_ms[stage.value] = round(share_ms, 3)

@@ -50,6 +50,7 @@ class Pipeline:
     settings: Settings
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
+    web_ports: list[int] = field(default_factory=list)
 
     def env(self, web_port: int) -> dict[str, str]:
         s = self.settings
@@ -73,6 +74,7 @@ class Pipeline:
     def start_worker(self, *, ready_timeout_s: float = 120) -> subprocess.Popen[bytes]:
         """Start ``stancewire worker`` and wait until it has joined its consumer group."""
         web_port = free_port()
+        self.web_ports.append(web_port)
         log_path = self.workdir / f"worker-{web_port}-{len(self.workers)}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(

@@ -29,7 +29,7 @@ def _check(compose_file: Path) -> subprocess.CompletedProcess[str]:
 def test_compose_file_is_valid_and_has_the_services() -> None:
     result = _check(ROOT / "docker-compose.yml")
     assert result.returncode == 0, result.stderr
-    assert {"kafka", "topics", "worker"} <= set(result.stdout.split())
+    assert {"kafka", "topics", "worker", "prometheus", "grafana"} <= set(result.stdout.split())
 
 
 @pytest.mark.slow

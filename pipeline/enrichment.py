@@ -39,6 +39,8 @@ class EntityStage(Protocol):
     """What the pipeline needs of an entity tagger (see ``pipeline.entities``)."""
 
     model_name: str
+    languages: frozenset[str]  # ISO 639-1 codes the model was trained for
+    last_batch_tokens: int  # tokens the last call ran through the model, for metrics
 
     def tag(self, articles: Sequence[CleanArticle]) -> list[list[Entity]]: ...
 
@@ -47,6 +49,8 @@ class StanceStage(Protocol):
     """What the pipeline needs of a stance classifier (see ``pipeline.stance``)."""
 
     model_name: str
+    languages: frozenset[str]
+    last_batch_tokens: int
 
     def classify(
         self, articles: Sequence[CleanArticle], entities: Sequence[Sequence[Entity]]
@@ -114,6 +118,7 @@ class Enricher:
         if entity_stage is not None:
             self._run_batched(
                 Stage.ENTITIES,
+                entity_stage,
                 work,
                 lambda items: entity_stage.tag([_clean(w) for w in items]),
                 lambda item, found: setattr(item, "entities", found),
@@ -121,6 +126,7 @@ class Enricher:
         if stance_stage is not None:
             self._run_batched(
                 Stage.STANCE,
+                stance_stage,
                 work,
                 lambda items: stance_stage.classify(
                     [_clean(w) for w in items], [w.entities for w in items]
@@ -153,12 +159,28 @@ class Enricher:
     def _run_batched(
         self,
         stage: Stage,
+        model: EntityStage | StanceStage,
         work: list[_Work],
         run: Callable[[list[_Work]], list[T]],
         store: Callable[[_Work, T], None],
     ) -> None:
-        """Run a model stage on all healthy items at once; if that fails, isolate the culprit."""
-        healthy = [item for item in work if item.error is None]
+        """Run a model stage on all healthy items at once; if that fails, isolate the culprit.
+
+        Articles in a language the model does not cover skip it, with a note saying so.
+        """
+        healthy = []
+        for item in work:
+            if item.error is not None:
+                continue
+            language = item.language.code if item.language else None
+            if language is not None and language not in model.languages:
+                covered = ", ".join(sorted(model.languages))
+                item.notes.append(
+                    f"{stage.value}: skipped, the model covers {covered} and the article is "
+                    f"in '{language}'"
+                )
+                continue
+            healthy.append(item)
         if not healthy:
             return
         started = time.perf_counter()
@@ -175,11 +197,7 @@ class Enricher:
             return
         elapsed = time.perf_counter() - started
         if self.on_model_batch is not None:
-            model = self.entities if stage is Stage.ENTITIES else self.stance
-            tokens = getattr(model, "last_batch_tokens", 0)
-            self.on_model_batch(
-                getattr(model, "model_name", stage.value), len(healthy), elapsed, tokens
-            )
+            self.on_model_batch(model.model_name, len(healthy), elapsed, model.last_batch_tokens)
         share_ms = elapsed * 1000 / len(healthy)
         for item, result in zip(healthy, results, strict=True):
             store(item, result)

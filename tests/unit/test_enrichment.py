@@ -19,6 +19,8 @@ class WordTagger:
     """A test double tagging the word 'Oslo' and failing on articles that say 'poison'."""
 
     model_name = "word-tagger"
+    languages = frozenset({"en"})
+    last_batch_tokens = 0
 
     def tag(self, articles: Sequence[CleanArticle]) -> list[list[Entity]]:
         found = []
@@ -93,3 +95,18 @@ def test_model_failure_is_isolated_to_the_poisonous_article() -> None:
     assert (poisoned.stage, poisoned.error_type) == (Stage.ENTITIES, "RuntimeError")
     assert "model blew up" in poisoned.message
     assert isinstance(third, EnrichedEvent) and third.entities == []
+
+
+def test_articles_in_languages_a_model_does_not_cover_skip_it_with_a_note() -> None:
+    from pipeline.language import load_language_identifier
+
+    enricher = Enricher(
+        max_payload_bytes=1 << 20, languages=load_language_identifier(), entities=WordTagger()
+    )
+    german = "Die Verhandlungen in Oslo wurden am Montag ohne Ergebnis vertagt, sagte ein Sprecher."
+    (event,) = enricher.enrich_batch([Received(payload=_payload("de", german))])
+    assert isinstance(event, EnrichedEvent)
+    assert event.language == "de" and event.entities == []
+    assert event.processing.notes == [
+        "entities: skipped, the model covers en and the article is in 'de'"
+    ]

@@ -31,7 +31,8 @@ DASHBOARD = (resources.files("agents") / "dashboard.html").read_text()
 def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None = None) -> faust.App:
     """Build the app with its topics, the ``enrich_articles`` agent and its web pages."""
     metrics = metrics or Metrics()
-    enricher.on_model_batch = metrics.observe_model
+    if settings.metrics_enabled:
+        enricher.on_model_batch = metrics.observe_model
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
@@ -140,14 +141,18 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
                     line_sightings[key] += sightings
                 started = time.perf_counter()
                 await publish(batch, results)
-                metrics.observe_publish(time.perf_counter() - started, len(batch))
-                metrics.observe_batch(results, published_at=time.time())
+                if settings.metrics_enabled:
+                    metrics.observe_publish(time.perf_counter() - started, len(batch))
+                    metrics.observe_batch(results, published_at=time.time())
             except Exception:
                 # Faust acknowledges a batch even when the agent raises, so carrying on would
                 # lose it. Exit without committing instead: a restarted worker re-reads it.
                 metrics.agent_errors.labels(AGENT).inc()
                 log.critical("unexpected failure enriching a batch; exiting", exc_info=True)
                 os._exit(70)
+
+    if not settings.metrics_enabled:
+        return app
 
     @app.page("/metrics")
     async def prometheus_metrics(view: View, request: Request) -> Response:

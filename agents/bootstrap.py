@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, cast
+
 from agents.settings import Settings
 from pipeline.boilerplate import LineMemory
 from pipeline.enrichment import Enricher
 from pipeline.fingerprints import RecentFingerprints
 from pipeline.language import load_language_identifier
+
+if TYPE_CHECKING:  # the model modules import torch: load them only when a model is on
+    from pipeline.model_stages import EntityStageAdapter, StanceStageAdapter
+
+# The shipped models were trained on English data only.
+SHIPPED_LANGUAGES = frozenset({"en"})
+# A user-supplied model may cover any language; the pipeline then runs it on every article.
+ANY_LANGUAGE = frozenset(
+    "af ar az be bg bn bs ca cs cy da de el en eo es et eu fa fi fr ga gu he hi hr hu hy id "
+    "is it ja ka kk ko la lg lt lv mi mk mn mr ms nb nl nn pa pl pt ro ru sk sl sn so sq sr "
+    "st sv sw ta te th tl tn tr ts uk ur vi xh yo zh zu".split()
+)
+
+
+class ModelUnavailable(Exception):
+    """A configured model cannot be loaded; the message says which and how to fix it."""
 
 
 def build_enricher(settings: Settings, *, memory: LineMemory | None = None) -> Enricher:
@@ -20,9 +38,65 @@ def build_enricher(settings: Settings, *, memory: LineMemory | None = None) -> E
     recent = (
         RecentFingerprints(window=settings.duplicate_window) if settings.duplicate_window else None
     )
+    if settings.torch_threads and (
+        settings.entity_model != "off" or settings.stance_model != "off"
+    ):
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
     return Enricher(
         max_payload_bytes=settings.max_payload_bytes,
         languages=load_language_identifier(),
         recent=recent,
         memory=memory,
+        entities=_entity_stage(settings),
+        stance=_stance_stage(settings),
+    )
+
+
+def _entity_stage(settings: Settings) -> EntityStageAdapter | None:
+    if settings.entity_model == "off":
+        return None
+    from transformers import AutoTokenizer
+
+    from pipeline.entities import load_entity_tagger
+    from pipeline.model_stages import EntityStageAdapter
+    from pipeline.stance import backbone_path
+
+    shipped = settings.entity_model == "shipped"
+    try:
+        tagger = load_entity_tagger(None if shipped else settings.entity_model)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(
+            f"cannot load the entity model {settings.entity_model!r}: {exc}. Set "
+            "STANCEWIRE_ENTITY_MODEL to a model folder or name, or 'off'."
+        ) from exc
+    tokenizer = AutoTokenizer.from_pretrained(backbone_path(), local_files_only=True)
+    return EntityStageAdapter(
+        tagger, languages=SHIPPED_LANGUAGES if shipped else ANY_LANGUAGE, tokenizer=tokenizer
+    )
+
+
+def _stance_stage(settings: Settings) -> StanceStageAdapter | None:
+    if settings.stance_model == "off":
+        return None
+    from pipeline.model_stages import StanceStageAdapter
+    from pipeline.stance import load_stance_classifier
+
+    shipped = settings.stance_model == "shipped"
+    backend = cast(Literal["crossencoder", "nli"], settings.stance_backend)
+    try:
+        classifier = load_stance_classifier(
+            None if shipped else settings.stance_model, backend=backend
+        )
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ModelUnavailable(
+            f"cannot load the stance model {settings.stance_model!r}: {exc}. Set "
+            "STANCEWIRE_STANCE_MODEL to a model folder or name, or 'off'."
+        ) from exc
+    return StanceStageAdapter(
+        classifier,
+        topics=[topic.strip() for topic in settings.topics.split(";") if topic.strip()],
+        top_k_entities=settings.top_k_entities,
+        languages=SHIPPED_LANGUAGES if shipped else ANY_LANGUAGE,
     )

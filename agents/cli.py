@@ -290,6 +290,53 @@ def evaluate() -> None:
     """Measure the pipeline's stages on public benchmark data."""
 
 
+_PASS_THROUGH = {"ignore_unknown_options": True, "help_option_names": []}
+
+
+@evaluate.command("ner", context_settings=_PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def evaluate_ner(args: tuple[str, ...]) -> None:
+    """Entity-level P/R/F1 on a CoNLL-2003 file: --data FILE [--model M] [--json]
+    [--predictions OUT]."""
+    from pipeline import ner_training
+
+    sys.exit(ner_training.main(["eval", *args]))
+
+
+@evaluate.command("stance", context_settings=_PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def evaluate_stance(args: tuple[str, ...]) -> None:
+    """Stance scores on FNC-1/ARC, SemEval-2016 or P-Stance in their own formats:
+    --format fnc1 --stances CSV --bodies CSV | --format semeval2016 --data DIR --split val |
+    --format pstance --data CSV; [--json] [--predictions OUT]."""
+    from pipeline import stance_training
+
+    sys.exit(stance_training.main(["eval", *args]))
+
+
+@main.group()
+def train() -> None:
+    """Train the models the package ships (seeded; uses CUDA when present)."""
+
+
+@train.command("ner", context_settings=_PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train_ner(args: tuple[str, ...]) -> None:
+    """Train the entity model: --data DIR (CoNLL-2003 train.txt, valid.txt) --out DIR."""
+    from pipeline import ner_training
+
+    sys.exit(ner_training.main(["train", *args]))
+
+
+@train.command("stance", context_settings=_PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train_stance(args: tuple[str, ...]) -> None:
+    """Train the stance model: --data DIR (the stance data sets) --out DIR."""
+    from pipeline import stance_training
+
+    sys.exit(stance_training.main(["train", *args]))
+
+
 @evaluate.command("cleaning")
 @click.option(
     "--data",
@@ -343,6 +390,54 @@ def evaluate_boilerplate_lines(data_dir: Path, limit: int | None, seed: int, as_
         click.echo(f"  recall {kind:<12} {recall:.4f}")
     if as_json:
         click.echo(orjson.dumps(result))
+
+
+@main.command()
+@click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="folder of articles (.txt, .json, .jsonl, .html)",
+)
+@click.option("--limit", default=200, show_default=True, help="articles per contender")
+@click.option(
+    "--naive-limit", default=40, show_default=True, help="articles for the slow naive baseline"
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(path_type=Path),
+    default=Path("bench.json"),
+    show_default=True,
+)
+@click.option(
+    "--plot",
+    "plot_out",
+    type=click.Path(path_type=Path),
+    default=Path("bench.png"),
+    show_default=True,
+)
+def bench(data_dir: Path, limit: int, naive_limit: int, json_out: Path, plot_out: Path) -> None:
+    """Throughput and latency of stancewire against the transport ceiling, the naive
+    baseline and the arithmetic bound, through a real broker and real workers."""
+    from agents.bench import plot, run_bench
+
+    result = run_bench(data_dir, limit=limit, naive_limit=naive_limit)
+    json_out.write_bytes(orjson.dumps(result, option=JSON_PRETTY))
+    plot(result, plot_out)
+    for name in ("passthrough", "naive", "stancewire", "bound"):
+        run = result[name]
+        latency = (
+            f"p50 {run['p50_ms']} p95 {run['p95_ms']} p99 {run['p99_ms']} ms"
+            if "p50_ms" in run
+            else ""
+        )
+        click.echo(f"{name:<12} {run['articles_per_s']!s:>8} articles/s  {latency}")
+    click.echo(
+        f"stancewire is {result['speedup_over_naive']}x the naive baseline; "
+        f"details in {json_out}, plot in {plot_out}"
+    )
 
 
 # --- demo ---------------------------------------------------------------------------------

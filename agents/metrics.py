@@ -71,6 +71,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.model_cpu = Counter(
+            "stancewire_model_cpu_seconds",
+            "Process CPU time spent in model calls",
+            ["model"],
+            registry=r,
+        )
         self.model_tokens = Counter(
             "stancewire_model_tokens", "Tokens run through a model", ["model"], registry=r
         )
@@ -126,9 +132,12 @@ class Metrics:
         for _ in range(articles):
             self.stage_seconds.labels("publish").observe(seconds)
 
-    def observe_model(self, model: str, articles: int, seconds: float, tokens: int) -> None:
+    def observe_model(
+        self, model: str, articles: int, seconds: float, cpu_seconds: float, tokens: int
+    ) -> None:
         self.batch_size.labels(model).observe(articles)
         self.inference_seconds.labels(model).observe(seconds)
+        self.model_cpu.labels(model).inc(cpu_seconds)
         self.model_tokens.labels(model).inc(tokens)
 
     def _count_labels(self, event: EnrichedEvent) -> None:

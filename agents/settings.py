@@ -49,6 +49,31 @@ class Settings(BaseSettings):
     duplicate_window: int = Field(
         default=10_000, ge=0, description="recent articles checked for near-duplicates (0: off)"
     )
+    entity_model: str = Field(
+        default="off",
+        description="'shipped', 'off', or a Hugging Face token-classification model name or path",
+    )
+    stance_model: str = Field(
+        default="off",
+        description="'shipped', 'off', or a Hugging Face model name or path (see stance_backend)",
+    )
+    stance_backend: str = Field(
+        default="crossencoder",
+        description="'crossencoder' (a stance model) or 'nli' (any NLI model, zero-shot)",
+    )
+    topics: str = Field(
+        default="NATO enlargement;Russia-US summit;sanctions on Russia;military aid to Ukraine",
+        description="watch-list of stance targets applied to every article, ';'-separated",
+    )
+    top_k_entities: int = Field(
+        default=4, ge=0, description="most salient entities added as stance targets per article"
+    )
+    torch_threads: int = Field(
+        default=0, ge=0, description="threads for model inference (0: one per core)"
+    )
+    metrics_enabled: bool = Field(
+        default=True, description="serve Prometheus metrics and the dashboard"
+    )
     data_dir: Path = Field(
         default=Path(".stancewire"), description="where the worker keeps its local state (tables)"
     )

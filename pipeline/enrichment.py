@@ -95,8 +95,9 @@ class Enricher:
         self.memory = memory
         self.entities = entities
         self.stance = stance
-        # Told (model name, articles, seconds, tokens) after each batched model call.
-        self.on_model_batch: Callable[[str, int, float, int], None] | None = None
+        # Told (model name, articles, wall seconds, process CPU seconds, tokens) after each
+        # batched model call.
+        self.on_model_batch: Callable[[str, int, float, float, int], None] | None = None
 
     @property
     def stages(self) -> list[Stage]:
@@ -183,7 +184,7 @@ class Enricher:
             healthy.append(item)
         if not healthy:
             return
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         try:
             results = run(healthy)
         except Exception:
@@ -197,7 +198,10 @@ class Enricher:
             return
         elapsed = time.perf_counter() - started
         if self.on_model_batch is not None:
-            self.on_model_batch(model.model_name, len(healthy), elapsed, model.last_batch_tokens)
+            cpu = time.process_time() - cpu_started
+            self.on_model_batch(
+                model.model_name, len(healthy), elapsed, cpu, model.last_batch_tokens
+            )
         share_ms = elapsed * 1000 / len(healthy)
         for item, result in zip(healthy, results, strict=True):
             store(item, result)

@@ -7,15 +7,19 @@ export STANCEWIRE_CACHE=${STANCEWIRE_CACHE:-$HOME/.cache/stancewire}
 PYTHON=${PYTHON:-python3}
 key=$( { cat "$STANCEWIRE_ROOT/requirements.lock"; "$PYTHON" --version; } | sha256sum | cut -c1-16)
 venv="$STANCEWIRE_CACHE/venv-$key"
-if [ ! -f "$venv/.complete" ]; then
+mkdir -p "$STANCEWIRE_CACHE"
+# One creator at a time: a second shell waits for the first instead of racing it.
+exec 9>"$venv.lock"
+flock 9
+if [ ! -f "$venv/.complete" ] || [ ! -x "$venv/bin/python" ]; then
   echo "stancewire: creating the virtualenv $venv (once per dependency set; torch is large)" >&2
   rm -rf "$venv"
-  mkdir -p "$STANCEWIRE_CACHE"
   "$PYTHON" -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip setuptools wheel
   "$venv/bin/pip" install -q -r "$STANCEWIRE_ROOT/requirements.lock"
   touch "$venv/.complete"
 fi
+flock -u 9
 # shellcheck disable=SC1091
 source "$venv/bin/activate"
 # The project itself is installed editable from this clone: quick, and keeps the CLI current.

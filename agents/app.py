@@ -117,39 +117,50 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
                     )
             await send_until_acknowledged(dead_letters, key, encode(result))
 
+    async def enrich_batch(events: Sequence[faust.EventT[Any]]) -> None:
+        """Enrich one micro-batch and publish every result before returning."""
+        batch = [
+            Received(
+                payload=event.value if isinstance(event.value, bytes) else b"",
+                key=event.key if isinstance(event.key, bytes) else None,
+                topic=event.message.topic,
+                partition=event.message.partition,
+                offset=event.message.offset,
+            )
+            for event in events
+        ]
+        try:
+            loop = asyncio.get_running_loop()
+            results = await loop.run_in_executor(model_thread, enricher.enrich_batch, batch)
+            # Table writes belong on the event loop, so the thread's sightings land here.
+            for key, sightings in memory.drain().items():
+                line_sightings[key] += sightings
+            started = time.perf_counter()
+            await publish(batch, results)
+            if settings.metrics_enabled:
+                metrics.observe_publish(time.perf_counter() - started, len(batch))
+                metrics.observe_batch(results, published_at=time.time())
+        except Exception:
+            # Faust acknowledges a batch even when the agent raises, so carrying on would
+            # lose it. Exit without committing instead: a restarted worker re-reads it.
+            metrics.agent_errors.labels(AGENT).inc()
+            log.critical("unexpected failure enriching a batch; exiting", exc_info=True)
+            os._exit(70)
+
     @app.agent(raw_articles, name="enrich_articles")
     async def enrich_articles(stream: faust.StreamT[Any]) -> None:
-        loop = asyncio.get_running_loop()
         # take_events is on the Stream implementation, not on faust's StreamT interface.
         async for events in cast(faust.Stream[Any], stream).take_events(
             settings.batch_size, within=settings.batch_window_s
         ):
-            batch = [
-                Received(
-                    payload=event.value if isinstance(event.value, bytes) else b"",
-                    key=event.key if isinstance(event.key, bytes) else None,
-                    topic=event.message.topic,
-                    partition=event.message.partition,
-                    offset=event.message.offset,
-                )
-                for event in events
-            ]
+            in_flight = asyncio.ensure_future(enrich_batch(events))
             try:
-                results = await loop.run_in_executor(model_thread, enricher.enrich_batch, batch)
-                # Table writes belong on the event loop, so the thread's sightings land here.
-                for key, sightings in memory.drain().items():
-                    line_sightings[key] += sightings
-                started = time.perf_counter()
-                await publish(batch, results)
-                if settings.metrics_enabled:
-                    metrics.observe_publish(time.perf_counter() - started, len(batch))
-                    metrics.observe_batch(results, published_at=time.time())
-            except Exception:
-                # Faust acknowledges a batch even when the agent raises, so carrying on would
-                # lose it. Exit without committing instead: a restarted worker re-reads it.
-                metrics.agent_errors.labels(AGENT).inc()
-                log.critical("unexpected failure enriching a batch; exiting", exc_info=True)
-                os._exit(70)
+                await asyncio.shield(in_flight)
+            except asyncio.CancelledError:
+                # Shutting down mid-batch. Faust acknowledges the batch's offsets as this loop
+                # unwinds, so the batch must be published first or it would be lost.
+                await in_flight
+                raise
 
     if not settings.metrics_enabled:
         return app

@@ -65,9 +65,9 @@ def naive_app(settings: Settings) -> faust.App:
         pipeline,
     )
 
-    from pipeline.stance import backbone_path
+    from pipeline.ner_network import base_model_dir
 
-    backbone = str(backbone_path())
+    backbone = str(base_model_dir())
     tokenizer = AutoTokenizer.from_pretrained(backbone)
     ner = pipeline(
         "token-classification",

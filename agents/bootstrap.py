@@ -61,7 +61,7 @@ def _entity_stage(settings: Settings) -> EntityStageAdapter | None:
 
     from pipeline.entities import load_entity_tagger
     from pipeline.model_stages import EntityStageAdapter
-    from pipeline.stance import backbone_path
+    from pipeline.ner_network import base_model_dir
 
     shipped = settings.entity_model == "shipped"
     try:
@@ -71,7 +71,7 @@ def _entity_stage(settings: Settings) -> EntityStageAdapter | None:
             f"cannot load the entity model {settings.entity_model!r}: {exc}. Set "
             "STANCEWIRE_ENTITY_MODEL to a model folder or name, or 'off'."
         ) from exc
-    tokenizer = AutoTokenizer.from_pretrained(backbone_path(), local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(base_model_dir(), local_files_only=True)
     return EntityStageAdapter(
         tagger, languages=SHIPPED_LANGUAGES if shipped else ANY_LANGUAGE, tokenizer=tokenizer
     )

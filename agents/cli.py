@@ -19,6 +19,10 @@ from agents.broker import BrokerError, LocalBroker
 from agents.settings import Settings
 
 JSON_PRETTY = orjson.OPT_INDENT_2
+# OpenMP threads that spin while idle starve the broker and the event loop on a small shared
+# machine (15x slower inference measured here); passive waiting costs little when idle.
+# It must be set before torch loads the OpenMP runtime, hence here at import.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @click.group()

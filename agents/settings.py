@@ -50,7 +50,7 @@ class Settings(BaseSettings):
         default=10_000, ge=0, description="recent articles checked for near-duplicates (0: off)"
     )
     entity_model: str = Field(
-        default="off",
+        default="shipped",
         description="'shipped', 'off', or a Hugging Face token-classification model name or path",
     )
     stance_model: str = Field(

@@ -49,9 +49,12 @@ def test_every_article_comes_out_enriched_matched_by_id(pipeline: Pipeline) -> N
         assert topic == pipeline.settings.output_topic
         assert event["id"] == key.decode()
         assert "Reklam" not in event["text"] and "respectful" not in event["text"]
-        assert event["processing"]["stages"] == ["decode", "validate", "clean"]
+        assert event["processing"]["stages"][:4] == ["decode", "validate", "clean", "entities"]
         assert event["processing"]["source_topic"] == pipeline.settings.input_topic
-        assert event["entities"] == [] and event["stances"] == []
+        place = PLACES[int(event["id"][4:]) % len(PLACES)]
+        assert {"name": place, "type": "LOC"} in [
+            {"name": e["name"], "type": e["type"]} for e in event["entities"]
+        ], event["entities"]
 
 
 BAD_INPUTS: dict[str, tuple[bytes | None, str, str]] = {
@@ -126,7 +129,7 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost(pipeline: Pipeline) -> 
     started = time.monotonic()
     pipeline.start_worker()
     keys = {k.decode() for k, _ in before + after}
-    late = watcher.collect(keys - early.keys(), timeout_s=120)
+    late = watcher.collect(keys - early.keys(), timeout_s=240)
     watcher.close()
     seen = early.keys() | late.keys()
     assert keys <= seen, f"lost {sorted(keys - seen)}\n{pipeline.worker_logs()}"
@@ -134,4 +137,31 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost(pipeline: Pipeline) -> 
     print(
         f"\nrestart: {len(keys)} in, {len(keys)} enriched, {copies - len(keys)} duplicates, "
         f"{time.monotonic() - started:.1f} s from restart to the last event"
+    )
+
+
+def test_sigterm_finishes_the_batch_commits_and_exits_within_ten_seconds(
+    pipeline: Pipeline,
+) -> None:
+    # The entity model makes each batch take long enough for SIGTERM to land mid-batch.
+    pipeline.extra_env["STANCEWIRE_ENTITY_MODEL"] = "shipped"
+    worker = pipeline.start_worker()
+    watcher = pipeline.watcher()
+    messages = encoded(range(40))
+    pipeline.produce(messages)
+    first = watcher.collect({messages[0][0].decode()}, timeout_s=90)
+    started = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    code = worker.wait(timeout=30)
+    stopped_in = time.monotonic() - started
+    assert stopped_in < 10, f"took {stopped_in:.1f} s to stop"
+    assert code == 0, pipeline.worker_logs()
+    pipeline.start_worker()
+    keys = {key.decode() for key, _ in messages}
+    rest = watcher.collect(keys - first.keys(), timeout_s=120)
+    watcher.close()
+    assert keys <= first.keys() | rest.keys()
+    copies = sum(len(v) for v in first.values()) + sum(len(v) for v in rest.values())
+    print(
+        f"\nSIGTERM: stopped in {stopped_in:.1f} s, {copies - len(keys)} duplicates after restart"
     )

@@ -1,0 +1,79 @@
+"""Adapters that let the entity tagger and stance classifier run as stages of the Enricher."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pipeline.cleaning import CleanArticle
+from pipeline.entities import ArticleText, EntityTagger
+from schemas import Entity, Stance
+
+if TYPE_CHECKING:
+    from pipeline.stance import StanceClassifier
+
+
+def _count_tokens(tokenizer: Any, texts: list[str]) -> int:
+    if tokenizer is None or not texts:
+        return 0
+    encoded = tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+    return sum(len(ids) for ids in encoded)
+
+
+class EntityStageAdapter:
+    """The entity tagger seen as an Enricher stage: clean articles in, entities out."""
+
+    def __init__(
+        self, tagger: EntityTagger, *, languages: frozenset[str], tokenizer: Any = None
+    ) -> None:
+        self.tagger = tagger
+        self.model_name = tagger.model_name
+        self.languages = languages
+        self.tokenizer = tokenizer  # only to count tokens for the metrics
+        self.last_batch_tokens = 0
+
+    def tag(self, articles: Sequence[CleanArticle]) -> list[list[Entity]]:
+        texts = [
+            ArticleText(text=a.text, sentences=list(a.sentences), lead_end=a.lead_end)
+            for a in articles
+        ]
+        self.last_batch_tokens = _count_tokens(self.tokenizer, [a.text for a in articles])
+        return self.tagger.tag_articles(texts)
+
+
+class StanceStageAdapter:
+    """The stance classifier seen as an Enricher stage, with the watch-list of topics."""
+
+    def __init__(
+        self,
+        classifier: StanceClassifier,
+        *,
+        topics: Sequence[str],
+        top_k_entities: int,
+        languages: frozenset[str],
+    ) -> None:
+        self.classifier = classifier
+        self.model_name = classifier.model_name
+        self.topics = list(topics)
+        self.top_k_entities = top_k_entities
+        self.languages = languages
+        self.last_batch_tokens = 0
+
+    def classify(
+        self, articles: Sequence[CleanArticle], entities: Sequence[Sequence[Entity]]
+    ) -> list[list[Stance]]:
+        from pipeline.stance import StanceInput
+
+        inputs = [
+            StanceInput(
+                text=article.text,
+                sentences=list(article.sentences),
+                entities=list(found),
+                topics=self.topics,
+                top_k_entities=self.top_k_entities,
+            )
+            for article, found in zip(articles, entities, strict=True)
+        ]
+        results = self.classifier.classify_articles(inputs)
+        self.last_batch_tokens = getattr(self.classifier, "last_batch_tokens", 0)
+        return results

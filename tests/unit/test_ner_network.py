@@ -1,0 +1,81 @@
+"""Window planning, word shapes and BIO-constrained CRF decoding of the NER network."""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+
+from pipeline.ner_network import (
+    LABELS,
+    WINDOW_PIECES,
+    ConditionalRandomField,
+    case_class,
+    plan_windows,
+    word_shape,
+)
+
+
+def test_word_shape_keeps_case_the_tokenizer_drops() -> None:
+    assert word_shape("Lavrov", sentence_start=False) == "Xx"
+    assert word_shape("NATO", sentence_start=False) == "X"
+    assert word_shape("U.S.", sentence_start=True) == "^X.X."
+    assert word_shape("2024", sentence_start=False) == "d"
+    assert case_class("nato") != case_class("NATO") != case_class("Nato")
+
+
+def test_plan_windows_packs_every_sentence_once_without_context() -> None:
+    lengths = [40, 40, 40, 40, 40]
+    windows = plan_windows(lengths, context=0)
+    owned = [sentence for window in windows for sentence in window.owned]
+    assert owned == [0, 1, 2, 3, 4]
+    for window in windows:
+        assert sum(lengths[window.first : window.end]) <= WINDOW_PIECES - 2
+
+
+def test_plan_windows_with_context_overlaps_and_owns_each_sentence_once() -> None:
+    lengths = [20] * 20
+    windows = plan_windows(lengths, context=32)
+    owned = sorted(sentence for window in windows for sentence in window.owned)
+    assert owned == list(range(20))
+    assert any(a.end > b.first for a, b in itertools.pairwise(windows))
+    # A sentence inside an overlap is labelled by the window where it has context both sides.
+    for window in windows[1:-1]:
+        assert window.first not in window.owned
+
+
+def test_crf_decoding_never_emits_an_inside_tag_without_its_start() -> None:
+    crf = ConditionalRandomField(LABELS)
+    inside_person = LABELS.index("I-PER")
+    emissions = torch.full((1, 3, len(LABELS)), -5.0)
+    # Each word alone would take I-PER, which is invalid after O or at the start.
+    emissions[0, :, inside_person] = 5.0
+    emissions[0, 0, LABELS.index("O")] = 4.0
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    (path,) = crf.decode(emissions, mask)
+    labels = [LABELS[label] for label, _ in path]
+    assert labels[0] != "I-PER"
+    for previous, current in itertools.pairwise(labels):
+        if current.startswith("I-"):
+            assert previous[2:] == current[2:]
+    assert all(0.0 <= probability <= 1.0 for _, probability in path)
+
+
+def test_crf_likelihood_prefers_the_gold_path_after_training_steps() -> None:
+    torch.manual_seed(0)
+    crf = ConditionalRandomField(LABELS)
+    emissions = torch.zeros(2, 4, len(LABELS), requires_grad=True)
+    tags = torch.tensor([[1, 2, 0, 5], [3, 4, 0, 0]])
+    mask = torch.tensor([[True, True, True, True], [True, True, True, False]])
+    optimizer = torch.optim.SGD([emissions, *crf.parameters()], lr=0.5)
+    first = None
+    for _ in range(30):
+        loss = crf.negative_log_likelihood(emissions, tags, mask)
+        first = first if first is not None else float(loss.detach())
+        optimizer.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]
+        optimizer.step()
+    assert float(loss.detach()) < first / 4
+    paths = crf.decode(emissions.detach(), mask)
+    assert [label for label, _ in paths[0]] == [1, 2, 0, 5]
+    assert [label for label, _ in paths[1]] == [3, 4, 0]

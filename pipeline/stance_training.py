@@ -1,0 +1,541 @@
+"""Training, calibration and evaluation of the stance cross-encoder on the public data sets."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from pipeline.stance import (
+    CrossEncoderScorer,
+    StanceModelError,
+    StanceNetwork,
+    load_backbone,
+    load_stance_classifier,
+    save_stance_model,
+)
+from pipeline.stance_data import (
+    FNC_LABELS,
+    UNRELATED,
+    StanceDataError,
+    StanceExample,
+    is_dev_group,
+    read_fnc,
+    read_pstance,
+    read_semeval,
+    score_predictions,
+)
+
+MAX_LENGTH = 128
+FORMATS = ("fnc1", "semeval2016", "pstance")
+
+
+def load_training_data(
+    data_root: Path, *, unrelated_share: float, seed: int
+) -> tuple[list[StanceExample], dict[str, list[StanceExample]]]:
+    """Training examples of every data set found under ``data_root`` and one dev set each.
+
+    FNC-1 and ARC have no dev file, so whole headlines/claims go to dev by hash: dev
+    claims are unseen in training. Training keeps ``unrelated_share`` of the unrelated
+    pairs (the easy majority); dev keeps all of them so its scores are the real ones.
+    """
+    rng = random.Random(seed)
+    train: list[StanceExample] = []
+    dev: dict[str, list[StanceExample]] = {}
+    for name, stances, bodies in (
+        ("fnc1", "fnc1/train_stances.csv", "fnc1/train_bodies.csv"),
+        ("arc", "arc/arc_stances_train.csv", "arc/arc_bodies.csv"),
+    ):
+        if not (data_root / stances).exists():
+            continue
+        examples = read_fnc(data_root / stances, data_root / bodies, source=name)
+        dev[name] = [example for example in examples if is_dev_group(example.group)]
+        train.extend(
+            example
+            for example in examples
+            if not is_dev_group(example.group)
+            and (example.label != UNRELATED or rng.random() < unrelated_share)
+        )
+    semeval = data_root / "semeval2016_tweeteval"
+    if semeval.exists():
+        train.extend(read_semeval(semeval, "train"))
+        dev["semeval2016"] = read_semeval(semeval, "val")
+    pstance = data_root / "pstance"
+    if pstance.exists():
+        for path in sorted(pstance.glob("raw_train_*.csv")):
+            train.extend(read_pstance(path))
+        dev["pstance"] = [
+            ex for path in sorted(pstance.glob("raw_val_*.csv")) for ex in read_pstance(path)
+        ]
+    if not train:
+        raise StanceDataError(f"{data_root}: no stance data found (fnc1/, arc/, pstance/, ...)")
+    return train, dev
+
+
+def write_dev_splits(data_root: Path, out_dir: Path) -> dict[str, Path]:
+    """Write the carved dev splits as files the ``eval`` command reads in their own format.
+
+    FNC-1/ARC dev rows (whole headlines chosen by hash) keep their original columns and
+    order; the P-Stance val files are joined into one CSV. SemEval's val split is read
+    in place with ``--split val``.
+    """
+    folder = out_dir / "dev"
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for name, stances in (("fnc1", "fnc1/train_stances.csv"), ("arc", "arc/arc_stances_train.csv")):
+        source = data_root / stances
+        if not source.exists():
+            continue
+        with source.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            rows = [row for row in reader if is_dev_group(row["Headline"])]
+            columns = list(reader.fieldnames or ())
+        written[name] = folder / f"{name}_dev_stances.csv"
+        with written[name].open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    val_files = sorted((data_root / "pstance").glob("raw_val_*.csv"))
+    if val_files:
+        written["pstance"] = folder / "pstance_val.csv"
+        with written["pstance"].open("w", encoding="utf-8", newline="") as handle:
+            joined = csv.writer(handle, lineterminator="\n")
+            joined.writerow(["Tweet", "Target", "Stance"])
+            for path in val_files:
+                with path.open(encoding="utf-8", newline="") as source_handle:
+                    reader = csv.DictReader(source_handle)
+                    joined.writerows((r["Tweet"], r["Target"], r["Stance"]) for r in reader)
+    return written
+
+
+def example_weights(examples: Sequence[StanceExample]) -> list[float]:
+    """Square-root inverse frequency of each label within its own data set.
+
+    FNC-1 ``disagree`` is 1.7 % of the data; weighting within a data set lifts it
+    without letting the balanced P-Stance labels swamp FNC's rare class.
+    """
+    counts = Counter((example.source, example.label) for example in examples)
+    per_source = Counter(example.source for example in examples)
+    labels_per_source = Counter(source for source, _ in counts)
+    return [
+        math.sqrt(
+            per_source[ex.source] / (labels_per_source[ex.source] * counts[(ex.source, ex.label)])
+        )
+        for ex in examples
+    ]
+
+
+def _tokenize(tokenizer: Any, examples: Sequence[StanceExample]) -> list[dict[str, list[int]]]:
+    encoded = tokenizer(
+        [example.target for example in examples],
+        [example.passage for example in examples],
+        truncation="longest_first",
+        max_length=MAX_LENGTH,
+    )
+    return [
+        {"input_ids": ids, "token_type_ids": types}
+        for ids, types in zip(encoded["input_ids"], encoded["token_type_ids"], strict=True)
+    ]
+
+
+def _pad(rows: Sequence[torch.Tensor], value: float = 0.0) -> torch.Tensor:
+    return nn.utils.rnn.pad_sequence(list(rows), batch_first=True, padding_value=value)
+
+
+def _length_batches(
+    indices: Sequence[int], lengths: Sequence[int], batch_size: int, rng: random.Random
+) -> list[list[int]]:
+    """Shuffled batches of similar length: sort within pools of 50 batches, then shuffle."""
+    order = list(indices)
+    rng.shuffle(order)
+    pool = batch_size * 50
+    batches: list[list[int]] = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lengths.__getitem__)
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def _cache_lower(
+    network: StanceNetwork, encoded: Sequence[dict[str, list[int]]], device: str, log: Any
+) -> list[torch.Tensor]:
+    """Run the frozen layers once per example; store their output in fp16, unpadded."""
+    cache: list[torch.Tensor] = [torch.empty(0)] * len(encoded)
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]["input_ids"]))
+    network.eval()
+    started = time.monotonic()
+    with torch.inference_mode():
+        for number, start in enumerate(range(0, len(order), 64)):
+            chunk = order[start : start + 64]
+            ids = _pad([torch.tensor(encoded[i]["input_ids"]) for i in chunk]).to(device)
+            types = _pad([torch.tensor(encoded[i]["token_type_ids"]) for i in chunk]).to(device)
+            mask = (ids != 0).long()
+            hidden = network.lower(ids, mask, types).to(torch.float16).cpu()
+            for row, index in enumerate(chunk):
+                cache[index] = hidden[row, : len(encoded[index]["input_ids"])].clone()
+            if number % 50 == 0:
+                log(f"cached {start + len(chunk)}/{len(order)} ({time.monotonic() - started:.0f}s)")
+    return cache
+
+
+def dev_logits(scorer: CrossEncoderScorer, examples: Sequence[StanceExample]) -> torch.Tensor:
+    """Uncalibrated logits of the scorer's network on a list of examples."""
+    return scorer.logits([ex.target for ex in examples], [ex.passage for ex in examples])
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The temperature that minimises dev negative log-likelihood (Guo et al., 2017)."""
+    log_temperature = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.LBFGS([log_temperature], lr=0.1, max_iter=200)
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(logits / log_temperature.exp(), labels)
+        loss.backward()  # type: ignore[no-untyped-call]
+        return loss
+
+    optimizer.step(closure)  # type: ignore[no-untyped-call]
+    return float(log_temperature.exp().item())
+
+
+def predict_labels(
+    format_name: str, probabilities: torch.Tensor, unrelated_threshold: float
+) -> list[str]:
+    """Map shared-space probabilities to the data set's own label names."""
+    predicted: list[str] = []
+    for row in probabilities:
+        favor, against, neutral, unrelated = (float(value) for value in row)
+        if format_name == "fnc1":
+            if unrelated >= unrelated_threshold:
+                predicted.append("unrelated")
+            else:
+                predicted.append(
+                    FNC_LABELS[max(range(3), key=[favor, against, neutral].__getitem__)]
+                )
+        elif format_name == "semeval2016":
+            scores = {"favor": favor, "against": against, "none": neutral + unrelated}
+            predicted.append(max(scores, key=scores.__getitem__))
+        else:
+            predicted.append("favor" if favor >= against else "against")
+    return predicted
+
+
+def tune_unrelated_threshold(probabilities: torch.Tensor, gold: Sequence[str]) -> float:
+    """The unrelated-probability cut that maximises the FNC relative score on dev."""
+    best_threshold, best_score = 0.5, -1.0
+    for step in range(5, 100, 5):
+        threshold = step / 100
+        score = score_predictions("fnc1", gold, predict_labels("fnc1", probabilities, threshold))
+        if score["fnc_relative_score"] > best_score:
+            best_threshold, best_score = threshold, score["fnc_relative_score"]
+    return best_threshold
+
+
+def train_stance(
+    data_root: Path,
+    out_dir: Path,
+    *,
+    epochs: int = 2,
+    seed: int = 13,
+    batch_size: int = 32,
+    learning_rate: float = 1.5e-4,
+    head_learning_rate: float = 1e-3,
+    frozen_layers: int = 3,
+    unrelated_share: float = 0.15,
+    semeval_repeat: int = 2,
+    init: Path | None = None,
+    limit: int | None = None,
+    dev_limit: int | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Train on every data set under ``data_root``, calibrate on dev, write ``out_dir``.
+
+    Returns the dev scores. ``limit`` keeps a seeded sample of that many training
+    examples and ``dev_limit`` a seeded sample of each dev set, for smoke runs.
+    """
+    started = time.monotonic()
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    if threads:
+        torch.set_num_threads(threads)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    def log(message: str) -> None:
+        print(f"[{time.monotonic() - started:7.0f}s] {message}", file=sys.stderr, flush=True)
+
+    train, dev = load_training_data(data_root, unrelated_share=unrelated_share, seed=seed)
+    write_dev_splits(data_root, out_dir)
+    if limit is not None:
+        train = rng.sample(train, min(limit, len(train)))
+    if dev_limit is not None:
+        dev = {name: rng.sample(ex, min(dev_limit, len(ex))) for name, ex in dev.items()}
+    log(f"train {len(train)} {dict(Counter(ex.source for ex in train))}")
+    log(f"dev {', '.join(f'{name} {len(examples)}' for name, examples in dev.items())}")
+
+    encoder, tokenizer = load_backbone()
+    if init is None:
+        network = StanceNetwork(encoder, frozen_layers)
+    else:
+        # Continue from a model this command wrote earlier; its frozen layers win.
+        network = CrossEncoderScorer(init, "cpu", batch_size).network
+        log(f"starting from {init}")
+    network.to(device)
+    encoded = _tokenize(tokenizer, train)
+    lengths = [len(row["input_ids"]) for row in encoded]
+    log(f"tokens per epoch {sum(lengths)}")
+    cache = _cache_lower(network, encoded, device, log)
+    labels = torch.tensor([example.label for example in train])
+    weights = torch.tensor(example_weights(train))
+
+    trainable = [p for p in network.encoder.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": trainable, "lr": learning_rate},
+            {"params": network.head.parameters(), "lr": head_learning_rate},
+        ],
+        weight_decay=0.01,
+    )
+    # SemEval-2016 is the smallest set (2.6k tweets, 34 tokens each): seeing it twice an
+    # epoch costs 3 % more time and keeps the large sets from drowning its five targets.
+    epoch_indices = [
+        index
+        for index, example in enumerate(train)
+        for _ in range(semeval_repeat if example.source == "semeval2016" else 1)
+    ]
+    steps = epochs * math.ceil(len(epoch_indices) / batch_size)
+    warmup = max(1, steps // 20)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / (steps - warmup))),
+    )
+    step = 0
+    for epoch in range(epochs):
+        network.train()
+        total = 0.0
+        batches = _length_batches(epoch_indices, lengths, batch_size, rng)
+        for number, batch in enumerate(batches):
+            hidden = _pad([cache[i] for i in batch]).to(device, torch.float32)
+            mask = _pad([torch.ones(lengths[i], dtype=torch.long) for i in batch]).to(device)
+            logits = network.upper(hidden, mask)
+            losses = nn.functional.cross_entropy(logits, labels[batch].to(device), reduction="none")
+            loss = (losses * weights[batch].to(device)).sum() / weights[batch].sum().to(device)
+            optimizer.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            total += float(loss.detach())
+            if number % 100 == 0:
+                mean = total / (number + 1)
+                log(f"epoch {epoch + 1} batch {number}/{len(batches)} loss {mean:.4f}")
+        log(f"epoch {epoch + 1} done, mean loss {total / max(1, len(batches)):.4f}")
+
+    settings: dict[str, Any] = {
+        "name": "stancewire-stance-minilm-l6",
+        "max_length": MAX_LENGTH,
+        "temperature": 1.0,
+        "unrelated_threshold": 0.5,
+        "training": {
+            "epochs": epochs,
+            "seed": seed,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "head_learning_rate": head_learning_rate,
+            "unrelated_share": unrelated_share,
+            "semeval_repeat": semeval_repeat,
+            "init": str(init) if init else None,
+            "examples": dict(Counter(ex.source for ex in train)),
+            "limit": limit,
+            "dev_limit": dev_limit,
+        },
+    }
+    save_stance_model(network, out_dir, settings)
+    scorer = CrossEncoderScorer(out_dir, device, 64)
+    raw_logits = {name: dev_logits(scorer, examples) for name, examples in dev.items()}
+    log("dev logits done")
+    all_logits = torch.cat(list(raw_logits.values()))
+    all_labels = torch.tensor([ex.label for examples in dev.values() for ex in examples])
+    settings["temperature"] = fit_temperature(all_logits, all_labels)
+    dev_probabilities = {
+        name: torch.softmax(values / settings["temperature"], dim=-1)
+        for name, values in raw_logits.items()
+    }
+    if "fnc1" in dev:
+        settings["unrelated_threshold"] = tune_unrelated_threshold(
+            dev_probabilities["fnc1"], [ex.gold for ex in dev["fnc1"]]
+        )
+    scores: dict[str, Any] = {}
+    for name, examples in dev.items():
+        format_name = "fnc1" if name == "arc" else name
+        predicted = predict_labels(
+            format_name, dev_probabilities[name], settings["unrelated_threshold"]
+        )
+        scores[name] = score_predictions(format_name, [ex.gold for ex in examples], predicted)
+        scores[name]["examples"] = len(examples)
+    scores["calibration"] = {
+        "temperature": settings["temperature"],
+        "ece_before": expected_calibration_error(torch.softmax(all_logits, -1), all_labels),
+        "ece_after": expected_calibration_error(
+            torch.softmax(all_logits / settings["temperature"], -1), all_labels
+        ),
+    }
+    settings["dev"] = scores
+    settings["training"]["wall_seconds"] = round(time.monotonic() - started)
+    save_stance_model(network, out_dir, settings)
+    log(json.dumps(scores))
+    return scores
+
+
+def expected_calibration_error(
+    probabilities: torch.Tensor, labels: torch.Tensor, bins: int = 10
+) -> float:
+    """Confidence-vs-accuracy gap, averaged over 10 equal-width confidence bins."""
+    confidence, predicted = probabilities.max(dim=-1)
+    correct = (predicted == labels).float()
+    error = 0.0
+    for low in range(bins):
+        inside = (confidence > low / bins) & (confidence <= (low + 1) / bins)
+        if inside.any():
+            error += float(inside.float().mean()) * abs(
+                float(correct[inside].mean()) - float(confidence[inside].mean())
+            )
+    return error
+
+
+def evaluate_stance(
+    format: str,
+    *,
+    stances: Path | None = None,
+    bodies: Path | None = None,
+    data: Path | None = None,
+    split: str | None = None,
+    model: str | Path | None = None,
+    predictions: Path | None = None,
+    backend: str = "crossencoder",
+) -> dict[str, Any]:
+    """Score a model on one data set in its own format; optionally write per-row predictions."""
+    if format == "fnc1":
+        if stances is None or bodies is None:
+            raise StanceDataError("--format fnc1 needs --stances CSV and --bodies CSV")
+        examples = read_fnc(stances, bodies)
+    elif format == "semeval2016":
+        if data is None:
+            raise StanceDataError("--format semeval2016 needs --data DIR (and --split)")
+        examples = read_semeval(data, split or "val")
+    elif format == "pstance":
+        if data is None:
+            raise StanceDataError("--format pstance needs --data CSV")
+        examples = read_pstance(data)
+    else:
+        raise StanceDataError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+    classifier = load_stance_classifier(
+        model, backend="nli" if backend == "nli" else "crossencoder"
+    )
+    scorer = classifier.scorer
+    probabilities = scorer.score_pairs(
+        [ex.target for ex in examples], [ex.passage for ex in examples]
+    )
+    threshold = float(getattr(scorer, "unrelated_threshold", 0.5))
+    predicted = predict_labels(format, probabilities, threshold)
+    gold = [ex.gold for ex in examples]
+    if predictions is not None:
+        with predictions.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["index", "gold", "predicted"])
+            writer.writerows(
+                (index, g, p) for index, (g, p) in enumerate(zip(gold, predicted, strict=True))
+            )
+    scores: dict[str, Any] = dict(score_predictions(format, gold, predicted))
+    scores.update(format=format, examples=len(examples), model=classifier.model_name)
+    return scores
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.stance_training", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train, calibrate and write a stance model")
+    train.add_argument(
+        "--data", type=Path, required=True, help="folder with fnc1/, arc/, pstance/, ..."
+    )
+    train.add_argument("--out", type=Path, required=True)
+    train.add_argument("--epochs", type=int, default=2)
+    train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--learning-rate", type=float, default=1.5e-4)
+    train.add_argument("--frozen-layers", type=int, default=3)
+    train.add_argument("--unrelated-share", type=float, default=0.15)
+    train.add_argument("--semeval-repeat", type=int, default=2)
+    train.add_argument("--init", type=Path, default=None, help="continue from this model")
+    train.add_argument("--limit", type=int, default=None, help="seeded sample size, for smoke runs")
+    train.add_argument("--dev-limit", type=int, default=None, help="seeded dev sample size")
+    train.add_argument("--threads", type=int, default=None)
+    train.add_argument("--json", action="store_true")
+    evaluate = commands.add_parser("eval", help="score a stance model on one data set")
+    evaluate.add_argument("--format", choices=FORMATS, required=True)
+    evaluate.add_argument("--stances", type=Path)
+    evaluate.add_argument("--bodies", type=Path)
+    evaluate.add_argument("--data", type=Path)
+    evaluate.add_argument("--split", choices=("train", "val", "test"), default="val")
+    evaluate.add_argument("--model", default=None, help="model directory (default: shipped)")
+    evaluate.add_argument("--backend", choices=("crossencoder", "nli"), default="crossencoder")
+    evaluate.add_argument("--predictions", type=Path)
+    evaluate.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry: ``train`` or ``eval``; the last line is JSON with ``--json``."""
+    arguments = _parser().parse_args(argv)
+    try:
+        if arguments.command == "train":
+            scores = train_stance(
+                arguments.data,
+                arguments.out,
+                epochs=arguments.epochs,
+                seed=arguments.seed,
+                batch_size=arguments.batch_size,
+                learning_rate=arguments.learning_rate,
+                frozen_layers=arguments.frozen_layers,
+                unrelated_share=arguments.unrelated_share,
+                semeval_repeat=arguments.semeval_repeat,
+                init=arguments.init,
+                limit=arguments.limit,
+                dev_limit=arguments.dev_limit,
+                threads=arguments.threads,
+            )
+        else:
+            scores = evaluate_stance(
+                arguments.format,
+                stances=arguments.stances,
+                bodies=arguments.bodies,
+                data=arguments.data,
+                split=arguments.split,
+                model=arguments.model,
+                predictions=arguments.predictions,
+                backend=arguments.backend,
+            )
+    except (StanceDataError, StanceModelError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for name, value in scores.items():
+        print(f"{name}: {value}")
+    if arguments.json:
+        print(json.dumps(scores, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import subprocess
@@ -108,6 +109,9 @@ def worker() -> None:
         ) from exc
     if created:
         click.echo(f"created topics {', '.join(created)}", err=True)
+    # `kill -USR1 <pid>` prints every thread's stack to the log: how to see where a stuck
+    # worker waits, without stopping it.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     app = create_app(settings, build_enricher(settings))
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()

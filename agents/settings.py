@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         description="'shipped', 'off', or a Hugging Face token-classification model name or path",
     )
     stance_model: str = Field(
-        default="off",
+        default="shipped",
         description="'shipped', 'off', or a Hugging Face model name or path (see stance_backend)",
     )
     stance_backend: str = Field(

@@ -41,6 +41,12 @@ _SUBJECT_GAP = re.compile(
     re.IGNORECASE,
 )
 _MAX_GAP_CHARS = 70
+# Speech verbs that may precede their subject ('"...," said Ivo Petrak'); after other
+# verbs ("accused Ivo Petrak") the name is the object, not the holder.
+_INVERTIBLE_VERB = frozenset(
+    "said says stated states insisted insists warned warns argued argues declared declares "
+    "claimed claims added noted stressed".split(" ")
+)
 # After an inverted verb ('", said Trade Minister Ivo Petrak') only a title may intervene.
 _TITLE_GAP = re.compile(r"^\s+(?:[A-Z][\w.'-]*\s+){0,4}$")
 _ACCORDING_TO = re.compile(r"\baccording to\s+", re.IGNORECASE)
@@ -439,6 +445,8 @@ def find_holder(article: StanceInput, start: int, end: int) -> str | None:
             mention_end, name = before[-1][1], before[-1][2]
             if _SUBJECT_GAP.match(article.text[mention_end:verb_start]):
                 return name
+        if verb.group(0).lower() not in _INVERTIBLE_VERB:
+            continue
         after = [m for m in mentions if m[0] >= verb_end]
         if after and _TITLE_GAP.match(article.text[verb_end : after[0][0]]):
             return after[0][2]

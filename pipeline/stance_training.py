@@ -247,7 +247,7 @@ def train_stance(
     data_root: Path,
     out_dir: Path,
     *,
-    epochs: int = 2,
+    epochs: int = 1,
     seed: int = 13,
     batch_size: int = 32,
     learning_rate: float = 1.5e-4,
@@ -471,7 +471,7 @@ def _parser() -> argparse.ArgumentParser:
         "--data", type=Path, required=True, help="folder with fnc1/, arc/, pstance/, ..."
     )
     train.add_argument("--out", type=Path, required=True)
-    train.add_argument("--epochs", type=int, default=2)
+    train.add_argument("--epochs", type=int, default=1)
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--learning-rate", type=float, default=1.5e-4)

@@ -118,8 +118,14 @@ class Pipeline:
                 process.wait()
 
     def worker_logs(self) -> str:
+        """The end of each worker's log, with the stacks of those still running."""
+        for process in self.workers:
+            if process.poll() is None:
+                process.send_signal(signal.SIGUSR1)  # faulthandler dumps every thread
+        time.sleep(1)
         return "\n".join(
-            p.read_text(errors="replace")[-3000:] for p in self.workdir.glob("worker-*.log")
+            f"--- {p.name}\n" + p.read_text(errors="replace")[-6000:]
+            for p in sorted(self.workdir.glob("worker-*.log"))
         )
 
 

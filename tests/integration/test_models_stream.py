@@ -14,8 +14,7 @@ pytestmark = pytest.mark.integration
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ceasefire-article.txt"
 
 
-def test_seed_style_article_comes_out_with_typed_canonical_entities(pipeline: Pipeline) -> None:
-    pipeline.extra_env["STANCEWIRE_ENTITY_MODEL"] = "shipped"
+def test_seed_style_article_comes_out_with_entities_and_stances(pipeline: Pipeline) -> None:
     pipeline.start_worker()
     watcher = pipeline.watcher()
     title, _, body = FIXTURE.read_text().partition("\n")
@@ -43,3 +42,26 @@ def test_seed_style_article_comes_out_with_typed_canonical_entities(pipeline: Pi
     assert event["entities"][0]["name"] == "Sergey Lavrov"  # the most salient: title and lead
     assert "entities" in event["processing"]["stages"]
     assert event["processing"]["models"]["entities"].startswith("stancewire-ner")
+    # Stances: every watch-list topic and the top entities get one, with real evidence.
+    stances = {stance["target"]: stance for stance in event["stances"]}
+    assert "Sergey Lavrov" in stances
+    assert set(stances) >= {"NATO enlargement", "Russia-US summit"}
+    assert event["processing"]["models"]["stance"].startswith("stancewire-stance")
+    with_evidence = [s for s in event["stances"] if s["evidence"]]
+    assert with_evidence, event["stances"]
+    for stance in with_evidence:
+        assert stance["label"] in {"favor", "against", "neutral"}
+        assert 0.0 <= stance["score"] <= 1.0
+        for evidence in stance["evidence"]:
+            assert event["text"][evidence["start"] : evidence["end"]] == evidence["text"]
+    # The NATO sentence is Lavrov's: the holder comes from the reporting verb's subject.
+    nato = stances["NATO enlargement"]["evidence"]
+    assert any(e["holder"] == "Sergey Lavrov" and "NATO" in e["text"] for e in nato), nato
+    # A topic the article never mentions stays neutral with no evidence, not a guess.
+    assert stances["military aid to Ukraine"] == {
+        "target": "military aid to Ukraine",
+        "target_kind": "topic",
+        "label": "neutral",
+        "score": 0.0,
+        "evidence": [],
+    }

@@ -48,7 +48,12 @@ class Run:
     cpu_seconds: float
     peak_rss_mb: float
     stage_ms: dict[str, float] = field(default_factory=dict)
-    metrics: str = ""
+    metrics: str = ""  # the first worker's /metrics after the measured window
+    metrics_before: str = ""  # ... and before it, so counters can be differenced
+
+    def counted(self, name: str) -> float:
+        """How much a metric rose during the measured window (first worker)."""
+        return _metric_sum(self.metrics, name) - _metric_sum(self.metrics_before, name)
 
     @property
     def articles_per_s(self) -> float:
@@ -126,6 +131,7 @@ class Bench:
             self._send(settings, [_tagged(a, f"warm-{n}") for n, a in enumerate(self.articles[:4])])
             out.wait_for({f"warm-{n}" for n in range(min(4, len(self.articles)))}, timeout_s=300)
             batch = [_tagged(self.articles[n % len(self.articles)], f"a-{n}") for n in range(count)]
+            metrics_before = _fetch_metrics(processes[0])
             cpu_before = sum(_cpu_seconds(p.pid) for p in processes)
             started = time.time()
             sent_at = self._send(settings, batch, rate=rate)
@@ -142,6 +148,7 @@ class Bench:
                 peak_rss_mb=peak,
                 stage_ms=out.stage_ms(),
                 metrics=metrics,
+                metrics_before=metrics_before,
             )
         finally:
             for process in processes:
@@ -301,9 +308,9 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int) -> dict[str, Any]
             )
         finally:
             bench.broker.stop()
-    model_cpu = _metric_sum(full.metrics, "stancewire_model_cpu_seconds_total")
-    tokens = _metric_sum(full.metrics, "stancewire_model_tokens_total")
-    tokens_per_article = tokens / (full.articles + 4) if tokens else 0.0  # 4 warm-up articles
+    model_cpu = full.counted("stancewire_model_cpu_seconds_total")
+    tokens = full.counted("stancewire_model_tokens_total")
+    tokens_per_article = tokens / full.articles
     peak = matmul_peak_gflops()
     bound = peak * 1e9 / (tokens_per_article * FLOPS_PER_TOKEN) if tokens_per_article else None
     stancewire = full.summary() | {

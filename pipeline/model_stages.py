@@ -74,6 +74,8 @@ class StanceStageAdapter:
             )
             for article, found in zip(articles, entities, strict=True)
         ]
+        # Only the project's cross-encoder counts its tokens; other scorers report none.
+        before = getattr(self.classifier.scorer, "tokens_seen", 0)
         results = self.classifier.classify_articles(inputs)
-        self.last_batch_tokens = getattr(self.classifier, "last_batch_tokens", 0)
+        self.last_batch_tokens = getattr(self.classifier.scorer, "tokens_seen", 0) - before
         return results

@@ -200,6 +200,7 @@ class CrossEncoderScorer:
         self.temperature = float(self.config.get("temperature", 1.0))
         self.unrelated_threshold = float(self.config.get("unrelated_threshold", 0.5))
         self.name = str(self.config.get("name", "stancewire-stance"))
+        self.tokens_seen = 0  # real (unpadded) tokens run through the network, for metrics
 
     def logits(self, targets: Sequence[str], passages: Sequence[str]) -> torch.Tensor:
         """Raw logits, batched in length order so padding stays small."""
@@ -216,6 +217,7 @@ class CrossEncoderScorer:
                     padding=True,
                     return_tensors="pt",
                 ).to(self.device)
+                self.tokens_seen += int(batch["attention_mask"].sum())
                 output = self.network(
                     batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]
                 )

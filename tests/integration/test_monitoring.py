@@ -27,6 +27,21 @@ def fetch(url: str) -> bytes:
         return bytes(response.read())
 
 
+def headless_flags(profile_root: Path) -> list[str]:
+    """Chromium headless and quiet: no GPU, no background calls to a network we lack."""
+    return [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile_root / 'profile'}",
+    ]
+
+
 def require(program: str) -> str:
     path = shutil.which(program)
     assert path, f"{program} is needed for this test (Debian package: see .ci/run)"
@@ -121,15 +136,7 @@ def test_dashboard_numbers_change_in_headless_chromium_and_top_shows_them(
         result = subprocess.run(
             [
                 chromium,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={tmp_path / 'profile'}",
+                *headless_flags(tmp_path),
                 "--virtual-time-budget=3000",
                 "--dump-dom",
                 url,
@@ -159,15 +166,7 @@ def test_dashboard_numbers_change_in_headless_chromium_and_top_shows_them(
     subprocess.run(
         [
             chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
+            *headless_flags(tmp_path),
             "--window-size=1100,800",
             "--virtual-time-budget=3000",
             f"--screenshot={shot}",

@@ -13,14 +13,9 @@ from pipeline.language import load_language_identifier
 if TYPE_CHECKING:  # the model modules import torch: load them only when a model is on
     from pipeline.model_stages import EntityStageAdapter, StanceStageAdapter
 
-# The shipped models were trained on English data only.
+# The shipped models were trained on English data only; a user's model runs on every
+# article (None: no language restriction).
 SHIPPED_LANGUAGES = frozenset({"en"})
-# A user-supplied model may cover any language; the pipeline then runs it on every article.
-ANY_LANGUAGE = frozenset(
-    "af ar az be bg bn bs ca cs cy da de el en eo es et eu fa fi fr ga gu he hi hr hu hy id "
-    "is it ja ka kk ko la lg lt lv mi mk mn mr ms nb nl nn pa pl pt ro ru sk sl sn so sq sr "
-    "st sv sw ta te th tl tn tr ts uk ur vi xh yo zh zu".split()
-)
 
 
 class ModelUnavailable(Exception):
@@ -73,7 +68,7 @@ def _entity_stage(settings: Settings) -> EntityStageAdapter | None:
         ) from exc
     tokenizer = AutoTokenizer.from_pretrained(base_model_dir(), local_files_only=True)
     return EntityStageAdapter(
-        tagger, languages=SHIPPED_LANGUAGES if shipped else ANY_LANGUAGE, tokenizer=tokenizer
+        tagger, languages=SHIPPED_LANGUAGES if shipped else None, tokenizer=tokenizer
     )
 
 
@@ -98,5 +93,5 @@ def _stance_stage(settings: Settings) -> StanceStageAdapter | None:
         classifier,
         topics=[topic.strip() for topic in settings.topics.split(";") if topic.strip()],
         top_k_entities=settings.top_k_entities,
-        languages=SHIPPED_LANGUAGES if shipped else ANY_LANGUAGE,
+        languages=SHIPPED_LANGUAGES if shipped else None,
     )

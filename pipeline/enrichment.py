@@ -39,7 +39,7 @@ class EntityStage(Protocol):
     """What the pipeline needs of an entity tagger (see ``pipeline.entities``)."""
 
     model_name: str
-    languages: frozenset[str]  # ISO 639-1 codes the model was trained for
+    languages: frozenset[str] | None  # ISO 639-1 codes it was trained for; None: any
     last_batch_tokens: int  # tokens the last call ran through the model, for metrics
 
     def tag(self, articles: Sequence[CleanArticle]) -> list[list[Entity]]: ...
@@ -49,7 +49,7 @@ class StanceStage(Protocol):
     """What the pipeline needs of a stance classifier (see ``pipeline.stance``)."""
 
     model_name: str
-    languages: frozenset[str]
+    languages: frozenset[str] | None
     last_batch_tokens: int
 
     def classify(
@@ -174,8 +174,9 @@ class Enricher:
             if item.error is not None:
                 continue
             language = item.language.code if item.language else None
-            if language is not None and language not in model.languages:
-                covered = ", ".join(sorted(model.languages))
+            covers = model.languages
+            if language is not None and covers is not None and language not in covers:
+                covered = ", ".join(sorted(covers))
                 item.notes.append(
                     f"{stage.value}: skipped, the model covers {covered} and the article is "
                     f"in '{language}'"

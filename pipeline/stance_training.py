@@ -39,6 +39,7 @@ from pipeline.stance_data import (
 
 MAX_LENGTH = 128
 FORMATS = ("fnc1", "semeval2016", "pstance")
+SOURCES = ("fnc1", "arc", "semeval2016", "pstance")
 
 
 def load_training_data(
@@ -254,7 +255,8 @@ def train_stance(
     head_learning_rate: float = 1e-3,
     frozen_layers: int = 3,
     unrelated_share: float = 0.15,
-    semeval_repeat: int = 2,
+    repeats: dict[str, int] | None = None,
+    keep: dict[str, float] | None = None,
     init: Path | None = None,
     limit: int | None = None,
     dev_limit: int | None = None,
@@ -262,9 +264,17 @@ def train_stance(
 ) -> dict[str, Any]:
     """Train on every data set under ``data_root``, calibrate on dev, write ``out_dir``.
 
-    Returns the dev scores. ``limit`` keeps a seeded sample of that many training
-    examples and ``dev_limit`` a seeded sample of each dev set, for smoke runs.
+    Returns the dev scores. ``repeats`` shows a data set's examples that many times an
+    epoch (default: SemEval-2016 twice); ``keep`` keeps a seeded share of a data set's
+    training examples, so a second stage started with ``init`` can focus on some sets
+    while replaying a little of the others. ``limit`` keeps a seeded sample of that many
+    training examples and ``dev_limit`` a seeded sample of each dev set, for smoke runs.
     """
+    repeats = {"semeval2016": 2} if repeats is None else repeats
+    keep = keep or {}
+    unknown = (set(repeats) | set(keep)) - set(SOURCES)
+    if unknown:
+        raise StanceDataError(f"unknown data set(s) {sorted(unknown)}; use {', '.join(SOURCES)}")
     started = time.monotonic()
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -277,6 +287,8 @@ def train_stance(
 
     train, dev = load_training_data(data_root, unrelated_share=unrelated_share, seed=seed)
     write_dev_splits(data_root, out_dir)
+    if keep:
+        train = [ex for ex in train if rng.random() < keep.get(ex.source, 1.0)]
     if limit is not None:
         train = rng.sample(train, min(limit, len(train)))
     if dev_limit is not None:
@@ -310,9 +322,7 @@ def train_stance(
     # SemEval-2016 is the smallest set (2.6k tweets, 34 tokens each): seeing it twice an
     # epoch costs 3 % more time and keeps the large sets from drowning its five targets.
     epoch_indices = [
-        index
-        for index, example in enumerate(train)
-        for _ in range(semeval_repeat if example.source == "semeval2016" else 1)
+        index for index, example in enumerate(train) for _ in range(repeats.get(example.source, 1))
     ]
     steps = epochs * math.ceil(len(epoch_indices) / batch_size)
     warmup = max(1, steps // 20)
@@ -355,7 +365,8 @@ def train_stance(
             "learning_rate": learning_rate,
             "head_learning_rate": head_learning_rate,
             "unrelated_share": unrelated_share,
-            "semeval_repeat": semeval_repeat,
+            "repeats": repeats,
+            "keep": keep,
             "init": str(init) if init else None,
             "examples": dict(Counter(ex.source for ex in train)),
             "limit": limit,
@@ -463,6 +474,24 @@ def evaluate_stance(
     return scores
 
 
+def _source_value(kind: type[int] | type[float]) -> Any:
+    """An argparse type for ``SOURCE=VALUE`` options, checked against the known data sets."""
+
+    def parse(text: str) -> tuple[str, int | float]:
+        source, separator, value = text.partition("=")
+        if not separator or source not in SOURCES:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected SOURCE=VALUE, one of {SOURCES}")
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: {value!r} is not a number") from None
+        if number <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r}: the value must be positive")
+        return source, number
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline.stance_training", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -477,7 +506,20 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float, default=1.5e-4)
     train.add_argument("--frozen-layers", type=int, default=3)
     train.add_argument("--unrelated-share", type=float, default=0.15)
-    train.add_argument("--semeval-repeat", type=int, default=2)
+    train.add_argument(
+        "--repeat",
+        action="append",
+        type=_source_value(int),
+        metavar="SOURCE=N",
+        help="show SOURCE's examples N times an epoch (default semeval2016=2)",
+    )
+    train.add_argument(
+        "--keep",
+        action="append",
+        type=_source_value(float),
+        metavar="SOURCE=SHARE",
+        help="keep a seeded share (0..1] of SOURCE's training examples (default 1)",
+    )
     train.add_argument("--init", type=Path, default=None, help="continue from this model")
     train.add_argument("--limit", type=int, default=None, help="seeded sample size, for smoke runs")
     train.add_argument("--dev-limit", type=int, default=None, help="seeded dev sample size")
@@ -510,7 +552,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 learning_rate=arguments.learning_rate,
                 frozen_layers=arguments.frozen_layers,
                 unrelated_share=arguments.unrelated_share,
-                semeval_repeat=arguments.semeval_repeat,
+                repeats=dict(arguments.repeat) if arguments.repeat else None,
+                keep=dict(arguments.keep or ()),
                 init=arguments.init,
                 limit=arguments.limit,
                 dev_limit=arguments.dev_limit,

@@ -21,6 +21,7 @@ import pytest
 
 from agents.broker import LocalBroker
 from agents.clients import TopicWatcher, make_producer
+from agents.security import client_options
 from agents.settings import Settings
 from agents.topics import ensure_topics
 
@@ -31,6 +32,19 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def security_env(settings: Settings) -> dict[str, str]:
+    """The STANCEWIRE_* variables that give a client process the same credentials."""
+    env = {
+        "STANCEWIRE_SECURITY_PROTOCOL": settings.security_protocol,
+        "STANCEWIRE_SASL_MECHANISM": settings.sasl_mechanism,
+        "STANCEWIRE_SASL_USERNAME": settings.sasl_username,
+        "STANCEWIRE_SASL_PASSWORD": settings.sasl_password.get_secret_value(),
+    }
+    if settings.ssl_cafile is not None:
+        env["STANCEWIRE_SSL_CAFILE"] = str(settings.ssl_cafile)
+    return env
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +82,7 @@ class Pipeline:
                 "STANCEWIRE_MAX_PAYLOAD_BYTES": str(s.max_payload_bytes),
                 "PYTHONUNBUFFERED": "1",
             }
+            | security_env(s)
             | self.extra_env
         )
 
@@ -96,11 +111,11 @@ class Pipeline:
 
     def watcher(self) -> TopicWatcher:
         return TopicWatcher(
-            self.broker.bootstrap, [self.settings.output_topic, self.settings.dlq_topic]
+            client_options(self.settings), [self.settings.output_topic, self.settings.dlq_topic]
         )
 
     def produce(self, messages: list[tuple[bytes, bytes]]) -> None:
-        producer = make_producer(self.broker.bootstrap)
+        producer = make_producer(client_options(self.settings))
         for key, value in messages:
             producer.send(self.settings.input_topic, key=key, value=value)
         producer.flush(timeout=60)

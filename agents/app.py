@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from agents.metrics import AGENT, Metrics
 from agents.security import faust_credentials
 from agents.settings import Settings
+from agents.sightings import encode_count, load_counts, sightings_topic
 from pipeline.boilerplate import LineMemory
 from pipeline.enrichment import Enricher, Received, dead_letter
 from pipeline.errors import StageFailed
@@ -30,7 +31,11 @@ DASHBOARD = (resources.files("agents") / "dashboard.html").read_text()
 
 
 def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None = None) -> faust.App:
-    """Build the app with its topics, the ``enrich_articles`` agent and its web pages."""
+    """Build the app with its topics, the ``enrich_articles`` agent and its web pages.
+
+    The per-source line counts are read here from the app's sightings topic, which
+    ``ensure_topics`` creates.
+    """
     metrics = metrics or Metrics()
     if settings.metrics_enabled:
         enricher.on_model_batch = metrics.observe_model
@@ -61,21 +66,16 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
     )
     enriched = app.topic(settings.output_topic, key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
-    # Per-source line counts, changelog-backed so what was learned survives restarts.
-    # use_partitioner: keys go to changelog partitions by hash, not by the current event.
-    line_sightings = app.Table(
-        "line-sightings",
-        use_partitioner=True,
-        default=int,
-        partitions=settings.partitions,
-        key_type=str,
-        value_type=int,
-    )
+    # Per-source line counts: loaded from their compacted topic before the worker joins
+    # the group, written back as they grow (see agents/sightings.py for why not a table).
+    sightings = app.topic(sightings_topic(settings), key_serializer="raw", value_serializer="raw")
+    line_counts = load_counts(settings)
     memory = enricher.memory = LineMemory(
-        line_sightings, threshold=settings.boilerplate_threshold, autocommit=False
+        line_counts, threshold=settings.boilerplate_threshold, autocommit=False
     )
     # One thread: the models use both cores themselves, and order within a batch is kept.
     model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich")
+    guard = AckGuard()
 
     async def send_until_acknowledged(topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
         """Send to the dead-letter topic, retrying while Kafka is unavailable.
@@ -134,11 +134,13 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
         try:
             loop = asyncio.get_running_loop()
             results = await loop.run_in_executor(model_thread, enricher.enrich_batch, batch)
-            # Table writes belong on the event loop, so the thread's sightings land here.
-            for key, sightings in memory.drain().items():
-                line_sightings[key] += sightings
+            # The counts are written on the event loop only, after the batch's thread is done.
+            for key, seen in memory.drain().items():
+                line_counts[key] = line_counts.get(key, 0) + seen
+                await sightings.send(key=key.encode(), value=encode_count(line_counts[key]))
             started = time.perf_counter()
             await publish(batch, results)
+            guard.published(events)
             if settings.metrics_enabled:
                 metrics.observe_publish(time.perf_counter() - started, len(batch))
                 metrics.observe_batch(results, published_at=time.time())
@@ -151,6 +153,7 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
 
     @app.agent(raw_articles, name="enrich_articles")
     async def enrich_articles(stream: faust.StreamT[Any]) -> None:
+        guard.install(app.consumer)
         # take_events is on the Stream implementation, not on faust's StreamT interface.
         async for events in cast(faust.Stream[Any], stream).take_events(
             settings.batch_size, within=settings.batch_window_s
@@ -193,6 +196,36 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
         metrics.set_lag(lags)
 
     return app
+
+
+class AckGuard:
+    """Lets Faust commit an input offset only after that article's result is in Kafka.
+
+    Faust also acknowledges messages it *skips*: those fetched before a rebalance, or while
+    a rebalance or shutdown has paused the flow. Committing such an offset loses the
+    article when its partition moves to another worker (seen in the rebalance test). The
+    guard refuses every acknowledgement except those of published articles, so a skipped
+    message stays uncommitted and is read again after the rebalance's seek.
+    """
+
+    def __init__(self) -> None:
+        self._published: set[tuple[Any, int]] = set()
+
+    def published(self, events: Sequence[faust.EventT[Any]]) -> None:
+        self._published.update((event.message.tp, event.message.offset) for event in events)
+
+    def install(self, consumer: Any) -> None:
+        if getattr(consumer.ack, "__self__", None) is self:
+            return
+        self._ack = consumer.ack
+        consumer.ack = self.ack
+
+    def ack(self, message: Any) -> bool:
+        key = (message.tp, message.offset)
+        if key not in self._published:
+            return False
+        self._published.discard(key)
+        return bool(self._ack(message))
 
 
 def _key_of(result: EnrichedEvent | DeadLetter) -> bytes | None:

@@ -25,7 +25,7 @@ class ModelUnavailable(Exception):
 def build_enricher(settings: Settings, *, memory: LineMemory | None = None) -> Enricher:
     """The enricher the worker and the offline commands use, models loaded once here.
 
-    Without a ``memory`` (the worker passes one backed by a Faust table), per-source line
+    Without a ``memory`` (the worker passes one backed by a compacted topic), per-source line
     counts are kept in this process only.
     """
     if memory is None:

@@ -79,13 +79,15 @@ class TopicWatcher:
     """Reads what arrives on some topics from the moment it is created.
 
     Partitions are assigned and positioned at their ends up front, so nothing produced after
-    construction can be missed, whichever consumer-group state the topics have.
+    construction can be missed, whichever consumer-group state the topics have. With
+    ``from_start`` it reads the topics from their oldest messages instead.
     """
 
-    def __init__(self, options: dict[str, Any], topics: list[str], **extra: Any) -> None:
+    def __init__(
+        self, options: dict[str, Any], topics: list[str], *, from_start: bool = False
+    ) -> None:
         self.consumer = KafkaConsumer(
             **options,
-            **extra,
             group_id=None,
             enable_auto_commit=False,
             fetch_max_bytes=64 * 1024 * 1024,
@@ -100,7 +102,10 @@ class TopicWatcher:
         if not partitions:
             raise RuntimeError(f"none of the topics {topics} exists yet")
         self.consumer.assign(partitions)
-        self.consumer.seek_to_end(*partitions)
+        if from_start:
+            self.consumer.seek_to_beginning(*partitions)
+        else:
+            self.consumer.seek_to_end(*partitions)
         for partition in partitions:  # resolve the end positions now, not lazily later
             self.consumer.position(partition)
 

@@ -1,7 +1,7 @@
 """Per-source memory of lines: a line that recurs across many articles of one source is boilerplate.
 
-The counts live wherever the caller keeps them (the worker uses a changelog-backed Faust
-table so they survive restarts). Reads happen while cleaning; new sightings are collected
+The counts live wherever the caller keeps them (the worker keeps them in a compacted Kafka
+topic so they survive restarts). Reads happen while cleaning; new sightings are collected
 and handed back with ``drain`` so the caller can write them from its own thread.
 """
 
@@ -34,7 +34,7 @@ class LineMemory:
 
     ``counts`` maps line keys to the number of articles seen with that line. With
     ``autocommit`` new sightings go straight into it; without, they wait for ``drain``, for
-    stores such as Faust tables that must only be written from their own event loop.
+    stores that must only be written from their own event loop.
     """
 
     def __init__(

@@ -97,6 +97,18 @@ class StanceNetwork(nn.Module):
             for parameter in layer.parameters():
                 parameter.requires_grad = False
 
+    def unfreeze(self, frozen_layers: int) -> None:
+        """Train from layer ``frozen_layers`` up; only ever lowers the frozen count."""
+        if not 0 <= frozen_layers <= self.frozen_layers:
+            raise StanceModelError(
+                f"can only unfreeze: this model trains from layer {self.frozen_layers}, "
+                f"{frozen_layers} asked"
+            )
+        for layer in self.encoder.encoder.layer[frozen_layers : self.frozen_layers]:
+            for parameter in layer.parameters():
+                parameter.requires_grad = True
+        self.frozen_layers = frozen_layers
+
     def lower(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
     ) -> torch.Tensor:

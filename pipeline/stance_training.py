@@ -253,7 +253,7 @@ def train_stance(
     batch_size: int = 32,
     learning_rate: float = 1.5e-4,
     head_learning_rate: float = 1e-3,
-    frozen_layers: int = 3,
+    frozen_layers: int | None = None,
     unrelated_share: float = 0.15,
     repeats: dict[str, int] | None = None,
     keep: dict[str, float] | None = None,
@@ -298,11 +298,13 @@ def train_stance(
 
     encoder, tokenizer = load_backbone()
     if init is None:
-        network = StanceNetwork(encoder, frozen_layers)
+        network = StanceNetwork(encoder, 3 if frozen_layers is None else frozen_layers)
     else:
-        # Continue from a model this command wrote earlier; its frozen layers win.
+        # Continue from a model this command wrote earlier, optionally training more layers.
         network = CrossEncoderScorer(init, "cpu", batch_size).network
-        log(f"starting from {init}")
+        if frozen_layers is not None:
+            network.unfreeze(frozen_layers)
+        log(f"starting from {init}, training from layer {network.frozen_layers}")
     network.to(device)
     encoded = _tokenize(tokenizer, train)
     lengths = [len(row["input_ids"]) for row in encoded]
@@ -504,7 +506,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--learning-rate", type=float, default=1.5e-4)
-    train.add_argument("--frozen-layers", type=int, default=3)
+    train.add_argument(
+        "--frozen-layers",
+        type=int,
+        default=None,
+        help="lower layers left as in the backbone (default 3; with --init, the model's)",
+    )
     train.add_argument("--unrelated-share", type=float, default=0.15)
     train.add_argument(
         "--repeat",

@@ -109,9 +109,11 @@ class Pipeline:
             time.sleep(0.3)
         pytest.fail(f"worker not ready in {ready_timeout_s} s:\n{log_path.read_text()[-4000:]}")
 
-    def watcher(self) -> TopicWatcher:
+    def watcher(self, *, from_start: bool = False) -> TopicWatcher:
         return TopicWatcher(
-            client_options(self.settings), [self.settings.output_topic, self.settings.dlq_topic]
+            client_options(self.settings),
+            [self.settings.output_topic, self.settings.dlq_topic],
+            from_start=from_start,
         )
 
     def produce(self, messages: list[tuple[bytes, bytes]]) -> None:

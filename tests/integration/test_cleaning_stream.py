@@ -43,7 +43,7 @@ def test_a_recurring_footer_no_rule_knows_is_learned_and_remembered(pipeline: Pi
 
     worker.terminate()
     worker.wait(timeout=30)
-    pipeline.start_worker()  # a new process: the counts come back from the changelog
+    pipeline.start_worker()  # a new process: the counts come back from their topic
     pipeline.produce([message(5)])
     after_restart = watcher.collect({"courier-5"}, timeout_s=90)["courier-5"][0][1]
     watcher.close()

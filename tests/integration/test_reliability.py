@@ -1,0 +1,246 @@
+"""What happens to a stream of articles when workers die, join and leave, or Kafka restarts.
+
+Each test produces a steady stream from a background thread, disturbs the system in the
+middle of it, and then checks that every id came out on the enriched or dead-letter topic.
+The models are switched off here: these tests are about the transport, and without the
+models the worker keeps up with thousands of articles in seconds. The model stages go
+through the same crash path in ``test_backbone.py``.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from agents.broker import LocalBroker
+from agents.clients import make_producer
+from agents.security import client_options
+from agents.settings import Settings
+from agents.topics import ensure_topics
+from tests.integration.conftest import Pipeline, free_port
+
+pytestmark = pytest.mark.integration
+
+NO_MODELS = {"STANCEWIRE_ENTITY_MODEL": "off", "STANCEWIRE_STANCE_MODEL": "off"}
+
+
+def payload(number: int) -> bytes:
+    """A valid article, except every 97th, which is broken JSON and must be dead-lettered."""
+    if number % 97 == 0:
+        return b'{"title": "cut off in the middle'
+    return orjson.dumps(
+        {
+            "id": f"r-{number:05d}",
+            "title": f"Port workers in Gdansk vote on strike, ballot {number}",
+            "body": f"Dock workers in Gdansk voted on Thursday in ballot {number}.\n"
+            "Union leaders said the result would be announced after the weekend.\n"
+            "Reklam yükleniyor...",
+            "source": "wire.example",
+        }
+    )
+
+
+def ids(numbers: range) -> set[str]:
+    return {f"r-{n:05d}" for n in numbers}
+
+
+class Stream(threading.Thread):
+    """Produces ``count`` articles keyed r-00000... at a steady rate, in the background."""
+
+    def __init__(self, settings: Settings, count: int, rate: float, start_at: int = 0) -> None:
+        super().__init__(daemon=True)
+        self.settings, self.count, self.rate, self.start_at = settings, count, rate, start_at
+        self.sent = 0
+        self.partitions: set[int] = set()
+        self.error: BaseException | None = None
+
+    @property
+    def keys(self) -> set[str]:
+        return ids(range(self.start_at, self.start_at + self.count))
+
+    def run(self) -> None:
+        producer = make_producer(client_options(self.settings))
+        started = time.monotonic()
+        try:
+            for offset in range(self.count):
+                number = self.start_at + offset
+                time.sleep(max(0.0, started + offset / self.rate - time.monotonic()))
+                future = producer.send(
+                    self.settings.input_topic,
+                    key=f"r-{number:05d}".encode(),
+                    value=payload(number),
+                )
+                future.add_callback(lambda meta: self.partitions.add(meta.partition))
+                self.sent += 1
+            producer.flush(timeout=120)
+        except BaseException as exc:  # reported by finish(), on the test's thread
+            self.error = exc
+        finally:
+            producer.close()
+
+    def finish(self, timeout_s: float = 180) -> None:
+        self.join(timeout_s)
+        assert not self.is_alive(), "the producer did not finish"
+        assert self.error is None, f"producing failed: {self.error!r}"
+
+
+def wait_until(condition: object, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def tally(
+    arrived: dict[str, list[tuple[str, dict[str, object]]]], keys: set[str], settings: Settings
+) -> dict[str, int]:
+    """Counts for the report: in, enriched, dead-lettered, duplicates, lost."""
+    first_topics = [arrived[k][0][0] for k in keys if k in arrived]
+    return {
+        "in": len(keys),
+        "enriched": first_topics.count(settings.output_topic),
+        "dead_lettered": first_topics.count(settings.dlq_topic),
+        "duplicates": sum(len(arrived[k]) - 1 for k in keys if k in arrived),
+        "lost": len(keys - arrived.keys()),
+    }
+
+
+def check_dead_letters(arrived: dict[str, list[tuple[str, dict[str, object]]]]) -> None:
+    for key, copies in arrived.items():
+        topic, value = copies[0]
+        if int(key[2:]) % 97 == 0:
+            assert "dlq" in topic and value["error_type"] == "InvalidJson", (key, value)
+        else:
+            assert "enriched" in topic and "Reklam" not in str(value["text"]), (key, value)
+
+
+@pytest.mark.slow
+def test_kill_9_in_the_middle_of_2000_articles_loses_nothing(pipeline: Pipeline) -> None:
+    pipeline.extra_env |= NO_MODELS
+    first = pipeline.start_worker()
+    watcher = pipeline.watcher()
+    stream = Stream(pipeline.settings, count=2000, rate=100)
+    seen: dict[str, list[tuple[str, dict[str, object]]]] = {}
+
+    def collect(seconds: float) -> None:
+        for key, copies in watcher.collect(stream.keys - seen.keys(), timeout_s=seconds).items():
+            seen.setdefault(key, []).extend(copies)
+
+    stream.start()
+    wait_until(lambda: stream.sent >= 700, 60, "700 articles produced")
+    collect(1.0)
+    assert len(seen) > 100, f"only {len(seen)} out before the kill\n{pipeline.worker_logs()}"
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    killed_after = len(seen)
+    restarted = time.monotonic()
+    pipeline.start_worker()
+    stream.finish()
+    collect(300)
+    recovered = time.monotonic() - restarted
+    # Copies of the last few may still be in flight: read on for a moment to count them.
+    for key, copies in watcher.collect(set(), timeout_s=3).items():
+        seen.setdefault(key, []).extend(copies)
+    watcher.close()
+    figures = tally(seen, stream.keys, pipeline.settings)
+    assert figures["lost"] == 0, f"lost {figures}\n{pipeline.worker_logs()}"
+    check_dead_letters(seen)
+    print(
+        f"\nkill -9 after {killed_after} out: {figures}, "
+        f"{recovered:.1f} s from restart to the last article"
+    )
+
+
+def test_a_worker_joins_and_another_leaves_mid_stream(pipeline: Pipeline) -> None:
+    pipeline.extra_env |= NO_MODELS
+    first = pipeline.start_worker()
+    watcher = pipeline.watcher()
+    stream = Stream(pipeline.settings, count=900, rate=30)
+    stream.start()
+    wait_until(lambda: stream.sent >= 150, 60, "150 articles produced")
+    pipeline.start_worker()  # joins: the four partitions are split between the two
+    joined_at = stream.sent
+    wait_until(lambda: stream.sent >= joined_at + 200, 60, "200 more articles produced")
+    left_at = stream.sent
+    first.send_signal(signal.SIGTERM)  # leaves: the other one takes all four
+    assert first.wait(timeout=30) == 0, pipeline.worker_logs()
+    stream.finish()
+    arrived = watcher.collect(stream.keys, timeout_s=180)
+    # After the last rebalance, one article per partition: none of them may be stuck.
+    late = Stream(pipeline.settings, count=40, rate=200, start_at=5000)
+    late.start()
+    late.finish()
+    assert late.partitions == {0, 1, 2, 3}
+    arrived |= watcher.collect(late.keys, timeout_s=60)
+    watcher.close()
+    keys = stream.keys | late.keys
+    figures = tally(arrived, keys, pipeline.settings)
+    assert figures["lost"] == 0, f"lost {figures}\n{pipeline.worker_logs()}"
+    check_dead_letters(arrived)
+    assert pipeline.workers[1].poll() is None
+    print(f"\nrebalance (joined at {joined_at}, left at {left_at}): {figures}")
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[LocalBroker]:
+    """A broker of this test's own, so restarting it disturbs no other test."""
+    local = LocalBroker(port=free_port(), state_dir=tmp_path / "broker")
+    local.start(timeout_s=120)
+    yield local
+    local.stop()
+
+
+def test_the_worker_rides_out_a_broker_restart(own_broker: LocalBroker, tmp_path: Path) -> None:
+    run = uuid.uuid4().hex[:8]
+    settings = Settings(
+        bootstrap_servers=own_broker.bootstrap,
+        app_id=f"stancewire-restart-{run}",
+        input_topic=f"raw-{run}",
+        output_topic=f"enriched-{run}",
+        dlq_topic=f"dlq-{run}",
+    )
+    ensure_topics(settings)
+    pipeline = Pipeline(broker=own_broker, workdir=tmp_path, settings=settings)
+    pipeline.extra_env |= NO_MODELS
+    try:
+        worker = pipeline.start_worker()
+        before = Stream(settings, count=200, rate=50)
+        before.start()
+        before.finish()
+        watcher = pipeline.watcher()
+        own_broker.stop()
+        down = time.monotonic()
+        time.sleep(5)
+        own_broker.start(timeout_s=120)
+        restarted = time.monotonic()
+        after = Stream(settings, count=200, rate=50, start_at=200)
+        after.start()
+        after.finish()
+        keys = after.keys
+        arrived = watcher.collect(keys, timeout_s=180)
+        recovered = max(0.0, time.monotonic() - restarted)
+        watcher.close()
+        # The articles from before the restart are read from the start of the topics.
+        reader = pipeline.watcher(from_start=True)
+        arrived_all = reader.collect(ids(range(400)), timeout_s=60)
+        reader.close()
+        figures = tally(arrived_all, ids(range(400)), settings)
+        assert figures["lost"] == 0, f"lost {figures}\n{pipeline.worker_logs()}"
+        assert keys <= arrived.keys()
+        check_dead_letters(arrived_all)
+        assert worker.poll() is None, "the worker must reconnect, not exit"
+        print(
+            f"\nbroker restart ({restarted - down:.1f} s down): {figures}, "
+            f"{recovered:.1f} s from restart to the last article"
+        )
+    finally:
+        pipeline.stop_workers(signal.SIGKILL)

@@ -41,6 +41,7 @@ def build_enricher(settings: Settings, *, memory: LineMemory | None = None) -> E
         torch.set_num_threads(settings.torch_threads)
     return Enricher(
         max_payload_bytes=settings.max_payload_bytes,
+        model_max_chars=settings.model_max_chars or None,
         languages=load_language_identifier(),
         recent=recent,
         memory=memory,

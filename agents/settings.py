@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(
         default=1_048_576, ge=1024, description="raw messages larger than this are dead-lettered"
     )
+    model_max_chars: int = Field(
+        default=20_000, ge=0, description="the models read this much of an article (0: all)"
+    )
     boilerplate_threshold: int = Field(
         default=5, ge=2, description="articles of one source sharing a line make it boilerplate"
     )

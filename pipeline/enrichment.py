@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
@@ -71,6 +71,7 @@ class _Work:
     language: LanguageGuess | None = None
     duplicate_of: str | None = None
     notes: list[str] = field(default_factory=list)
+    model_view: CleanArticle | None = None  # what the models read: the text up to a limit
 
 
 T = TypeVar("T")
@@ -83,6 +84,7 @@ class Enricher:
         self,
         *,
         max_payload_bytes: int,
+        model_max_chars: int | None = 20_000,
         languages: LanguageIdentifier | None = None,
         recent: RecentFingerprints | None = None,
         memory: LineMemory | None = None,
@@ -90,6 +92,7 @@ class Enricher:
         stance: StanceStage | None = None,
     ) -> None:
         self.max_payload_bytes = max_payload_bytes
+        self.model_max_chars = model_max_chars
         self.languages = languages
         self.recent = recent
         self.memory = memory
@@ -121,7 +124,7 @@ class Enricher:
                 Stage.ENTITIES,
                 entity_stage,
                 work,
-                lambda items: entity_stage.tag([_clean(w) for w in items]),
+                lambda items: entity_stage.tag([_model_view(w) for w in items]),
                 lambda item, found: setattr(item, "entities", found),
             )
         if stance_stage is not None:
@@ -130,7 +133,7 @@ class Enricher:
                 stance_stage,
                 work,
                 lambda items: stance_stage.classify(
-                    [_clean(w) for w in items], [w.entities for w in items]
+                    [_model_view(w) for w in items], [w.entities for w in items]
                 ),
                 lambda item, found: setattr(item, "stances", found),
             )
@@ -146,6 +149,7 @@ class Enricher:
                 identity = item.article_id = article_id(item.article)
             with _timed(item, "clean"):
                 item.clean = clean_article(item.article, memory=self.memory)
+                item.model_view = self._limit(item.clean, item.notes)
                 if self.languages is not None:
                     item.language = self.languages.identify(item.clean.text)
                 if self.recent is not None:
@@ -156,6 +160,26 @@ class Enricher:
             item.error = exc
         except Exception as exc:  # an unforeseen bug in cleaning must not stop the worker
             item.error = StageFailed(Stage.CLEAN, exc)
+
+    def _limit(self, clean: CleanArticle, notes: list[str]) -> CleanArticle:
+        """The article as the models read it: whole sentences up to ``model_max_chars``.
+
+        Model cost grows with length, so one huge article could hold a batch for minutes;
+        past the limit the models read a prefix, the event keeps the whole text, and a
+        note says how much was read.
+        """
+        limit = self.model_max_chars
+        if limit is None or len(clean.text) <= limit:
+            return clean
+        sentences = [span for span in clean.sentences if span[1] <= limit]
+        cut = sentences[-1][1] if sentences else limit
+        notes.append(f"models: read the first {cut} of {len(clean.text)} characters")
+        return replace(
+            clean,
+            text=clean.text[:cut],
+            sentences=sentences or [(0, cut)],
+            blocks=[block for block in clean.blocks if block.end <= cut],
+        )
 
     def _run_batched(
         self,
@@ -244,6 +268,11 @@ class Enricher:
                 offset=item.received.offset,
             ),
         )
+
+
+def _model_view(item: _Work) -> CleanArticle:
+    assert item.model_view is not None
+    return item.model_view
 
 
 def _clean(item: _Work) -> CleanArticle:

@@ -57,6 +57,17 @@ def test_every_article_comes_out_enriched_matched_by_id(pipeline: Pipeline) -> N
         ], event["entities"]
 
 
+# A billion-laughs page and one whose entity would read a local file: neither is expanded.
+BOMB = (
+    '<?xml version="1.0"?><!DOCTYPE p [<!ENTITY a "aaaaaaaaaa">'
+    '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">'
+    '<!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]><html><body><p>&d;&d;&d;</p></body></html>'
+)
+EXTERNAL = (
+    '<?xml version="1.0"?><!DOCTYPE p [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
+    "<html><body><p>&secret;</p></body></html>"
+)
+
 BAD_INPUTS: dict[str, tuple[bytes | None, str, str]] = {
     # key: (payload, expected stage, expected error type)
     "bad-json": (b'{"title": "Broken', "decode", "InvalidJson"),
@@ -82,6 +93,23 @@ BAD_INPUTS: dict[str, tuple[bytes | None, str, str]] = {
         "EmptyArticle",
     ),
     "binary": (bytes(range(256)) * 4, "decode", "InvalidEncoding"),
+    "empty-body": (b'{"title": "Nothing follows", "body": ""}', "clean", "EmptyArticle"),
+    "zero-width-flood": (
+        orjson.dumps({"title": "\u200b" * 50, "body": "\u200b\u200d\u2060" * 20_000}),
+        "clean",
+        "EmptyArticle",
+    ),
+    "entity-bomb": (
+        orjson.dumps({"html": BOMB}),
+        "clean",
+        "EmptyArticle",
+    ),
+    "external-entity": (orjson.dumps({"html": EXTERNAL}), "clean", "EmptyArticle"),
+    "5mb-line": (
+        orjson.dumps({"title": "One line", "body": "talks " * 900_000}),
+        "decode",
+        "PayloadTooLarge",
+    ),
 }
 
 
@@ -115,6 +143,51 @@ def test_invalid_inputs_reach_the_dead_letter_topic_and_valid_ones_still_flow(
     valid = [k for k in keys if k.startswith("art-")]
     assert all(arrived[k][0][0] == pipeline.settings.output_topic for k in valid)
     assert pipeline.workers[0].poll() is None, "the worker must keep running"
+
+
+UNUSUAL_BUT_VALID = {
+    "turkish": {
+        "title": "Dışişleri bakanları Ankara'da toplandı",
+        "body": "Bakanlar pazartesi günü Ankara'da ticaret görüşmeleri için bir araya geldi.\n"
+        "Görüşmelerin gelecek hafta İstanbul'da sürmesi bekleniyor.",
+    },
+    "mixed-script": {
+        "title": "Talks in Vienna / Переговоры в Вене / 维也纳会谈",
+        "body": "Delegations met in Vienna on Monday. Делегации встретились в Вене.\n"
+        "双方代表在维也纳举行会谈。 The talks continue on Tuesday.",
+    },
+    "zero-width-inside": {
+        "title": "Ministers\u200b meet in Oslo",
+        "body": "Trade minis\u200bters met in Os\u200dlo on Monday.\u2060\n"
+        "They agreed to meet again in June.",
+    },
+    "one-long-line": {"title": "A very long line", "body": "Talks went on in Oslo. " * 200_000},
+}
+
+
+def test_unusual_but_valid_articles_are_enriched_with_notes(pipeline: Pipeline) -> None:
+    pipeline.extra_env["STANCEWIRE_MAX_PAYLOAD_BYTES"] = str(8 * 1024 * 1024)
+    pipeline.start_worker()
+    watcher = pipeline.watcher()
+    pipeline.produce(
+        [(k.encode(), orjson.dumps({"id": k} | v)) for k, v in UNUSUAL_BUT_VALID.items()]
+    )
+    arrived = watcher.collect(set(UNUSUAL_BUT_VALID), timeout_s=180)
+    watcher.close()
+    assert arrived.keys() == UNUSUAL_BUT_VALID.keys(), pipeline.worker_logs()
+    events = {key: copies[0][1] for key, copies in arrived.items()}
+    assert all(copies[0][0] == pipeline.settings.output_topic for copies in arrived.values())
+    assert events["turkish"]["language"] == "tr"
+    assert any("skipped" in note for note in events["turkish"]["processing"]["notes"])
+    assert "\u200b" not in events["zero-width-inside"]["text"]
+    assert "ministers met in Oslo" in events["zero-width-inside"]["text"]
+    assert {"name": "Oslo", "type": "LOC"} in [
+        {"name": e["name"], "type": e["type"]} for e in events["zero-width-inside"]["entities"]
+    ]
+    long_notes = events["one-long-line"]["processing"]["notes"]
+    assert any(note.startswith("models: read the first") for note in long_notes), long_notes
+    assert len(events["one-long-line"]["text"]) > 4_000_000
+    assert pipeline.workers[0].poll() is None
 
 
 def test_a_killed_worker_is_replaced_and_nothing_is_lost(pipeline: Pipeline) -> None:

@@ -110,3 +110,15 @@ def test_articles_in_languages_a_model_does_not_cover_skip_it_with_a_note() -> N
     assert event.processing.notes == [
         "entities: skipped, the model covers en and the article is in 'de'"
     ]
+
+
+def test_models_read_whole_sentences_up_to_the_limit_and_a_note_says_so() -> None:
+    body = " ".join(f"Sentence number {n} is about the harbour in Gdansk." for n in range(40))
+    payload = orjson.dumps({"id": "long", "title": "Harbour news", "body": body})
+    enricher = Enricher(max_payload_bytes=1 << 20, model_max_chars=300)
+    (event,) = enricher.enrich_batch([Received(payload=payload)])
+    assert isinstance(event, EnrichedEvent)
+    (note,) = [n for n in event.processing.notes if n.startswith("models:")]
+    read = int(note.split()[4])
+    assert read <= 300 and event.text[:read].endswith("Gdansk.")
+    assert len(event.text) > 2000  # the event keeps the whole text

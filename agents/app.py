@@ -19,6 +19,7 @@ from agents.metrics import AGENT, Metrics
 from agents.security import faust_credentials
 from agents.settings import Settings
 from agents.sightings import encode_count, load_counts, sightings_topic
+from agents.transactions import TransactionalPublisher
 from pipeline.boilerplate import LineMemory
 from pipeline.enrichment import Enricher, Received, dead_letter
 from pipeline.errors import StageFailed
@@ -119,6 +120,39 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
                     )
             await send_until_acknowledged(dead_letters, key, encode(result))
 
+    exactly_once = settings.processing_guarantee == "exactly_once"
+    transactions = (
+        TransactionalPublisher(settings, max_request_size=MAX_MESSAGE_BYTES)
+        if exactly_once
+        else None
+    )
+
+    async def publish_in_transaction(
+        batch: Sequence[Received], results: Sequence[EnrichedEvent | DeadLetter]
+    ) -> None:
+        """Exactly-once: the results and the batch's next offsets commit together."""
+        assert transactions is not None
+        messages = []
+        for received, result in zip(batch, results, strict=True):
+            value = encode(result)
+            if isinstance(result, EnrichedEvent) and len(value) > MAX_MESSAGE_BYTES:
+                too_big = ValueError(f"event is {len(value)} bytes, over {MAX_MESSAGE_BYTES}")
+                result = dead_letter(
+                    received, StageFailed(Stage.PUBLISH, too_big), article_id=result.id
+                )
+                value = encode(result)
+            topic = (
+                settings.output_topic if isinstance(result, EnrichedEvent) else settings.dlq_topic
+            )
+            key = received.key if received.key is not None else _key_of(result)
+            messages.append((topic, key, value))
+        offsets: dict[tuple[str, int], int] = {}
+        for received in batch:
+            assert received.topic is not None and received.partition is not None
+            place = (received.topic, received.partition)
+            offsets[place] = max(offsets.get(place, 0), (received.offset or 0) + 1)
+        await transactions.publish(messages, offsets)
+
     async def enrich_batch(events: Sequence[faust.EventT[Any]]) -> None:
         """Enrich one micro-batch and publish every result before returning."""
         batch = [
@@ -139,8 +173,11 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
                 line_counts[key] = line_counts.get(key, 0) + seen
                 await sightings.send(key=key.encode(), value=encode_count(line_counts[key]))
             started = time.perf_counter()
-            await publish(batch, results)
-            guard.published(events)
+            if transactions is not None:
+                await publish_in_transaction(batch, results)  # Faust never commits
+            else:
+                await publish(batch, results)
+                guard.published(events)
             if settings.metrics_enabled:
                 metrics.observe_publish(time.perf_counter() - started, len(batch))
                 metrics.observe_batch(results, published_at=time.time())

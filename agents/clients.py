@@ -80,14 +80,21 @@ class TopicWatcher:
 
     Partitions are assigned and positioned at their ends up front, so nothing produced after
     construction can be missed, whichever consumer-group state the topics have. With
-    ``from_start`` it reads the topics from their oldest messages instead.
+    ``from_start`` it reads the topics from their oldest messages instead; with
+    ``read_committed`` it sees only messages of committed transactions.
     """
 
     def __init__(
-        self, options: dict[str, Any], topics: list[str], *, from_start: bool = False
+        self,
+        options: dict[str, Any],
+        topics: list[str],
+        *,
+        from_start: bool = False,
+        read_committed: bool = False,
     ) -> None:
         self.consumer = KafkaConsumer(
             **options,
+            isolation_level="read_committed" if read_committed else "read_uncommitted",
             group_id=None,
             enable_auto_commit=False,
             fetch_max_bytes=64 * 1024 * 1024,

@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     web_port: int = Field(
         default=6066, ge=1, le=65535, description="worker web port (metrics, dashboard)"
     )
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        default="at_least_once",
+        description="'exactly_once': results and input offsets commit in one transaction",
+    )
+    transactional_id: str = Field(
+        default="",
+        description="exactly-once producer id, one per worker (default: <app id>-<host name>)",
+    )
     batch_size: int = Field(
         default=16, ge=1, description="most articles enriched in one micro-batch"
     )

@@ -109,11 +109,12 @@ class Pipeline:
             time.sleep(0.3)
         pytest.fail(f"worker not ready in {ready_timeout_s} s:\n{log_path.read_text()[-4000:]}")
 
-    def watcher(self, *, from_start: bool = False) -> TopicWatcher:
+    def watcher(self, *, from_start: bool = False, read_committed: bool = False) -> TopicWatcher:
         return TopicWatcher(
             client_options(self.settings),
             [self.settings.output_topic, self.settings.dlq_topic],
             from_start=from_start,
+            read_committed=read_committed,
         )
 
     def produce(self, messages: list[tuple[bytes, bytes]]) -> None:

@@ -124,10 +124,18 @@ def check_dead_letters(arrived: dict[str, list[tuple[str, dict[str, object]]]]) 
 
 
 @pytest.mark.slow
-def test_kill_9_in_the_middle_of_2000_articles_loses_nothing(pipeline: Pipeline) -> None:
-    pipeline.extra_env |= NO_MODELS
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+def test_kill_9_in_the_middle_of_2000_articles_loses_nothing(
+    pipeline: Pipeline, guarantee: str
+) -> None:
+    exactly_once = guarantee == "exactly_once"
+    pipeline.extra_env |= NO_MODELS | {
+        "STANCEWIRE_PROCESSING_GUARANTEE": guarantee,
+        # The same id for the replacement: starting it aborts the killed one's transaction.
+        "STANCEWIRE_TRANSACTIONAL_ID": f"{pipeline.settings.app_id}-worker-1",
+    }
     first = pipeline.start_worker()
-    watcher = pipeline.watcher()
+    watcher = pipeline.watcher(read_committed=exactly_once)
     stream = Stream(pipeline.settings, count=2000, rate=100)
     seen: dict[str, list[tuple[str, dict[str, object]]]] = {}
 
@@ -153,9 +161,11 @@ def test_kill_9_in_the_middle_of_2000_articles_loses_nothing(pipeline: Pipeline)
     watcher.close()
     figures = tally(seen, stream.keys, pipeline.settings)
     assert figures["lost"] == 0, f"lost {figures}\n{pipeline.worker_logs()}"
+    if exactly_once:  # a read_committed consumer sees each result once
+        assert figures["duplicates"] == 0, f"{figures}\n{pipeline.worker_logs()}"
     check_dead_letters(seen)
     print(
-        f"\nkill -9 after {killed_after} out: {figures}, "
+        f"\nkill -9 ({guarantee}) after {killed_after} out: {figures}, "
         f"{recovered:.1f} s from restart to the last article"
     )
 

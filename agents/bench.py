@@ -3,8 +3,9 @@
 Each contender runs as a real worker process on fresh topics of one local broker, fed the
 same articles: the pass-through agent (transport ceiling), the naive per-article
 transformers baseline, and stancewire itself (also at half its maximum rate, without
-metrics, and as two workers). The arithmetic bound comes from a measured matmul peak and
-the tokens stancewire actually ran through its models.
+metrics, as two workers, and in fp32). The arithmetic bound comes from the measured
+matmul peaks of this machine for the worker's precision (int8 for the linear layers,
+fp32 for attention) and the tokens stancewire actually ran through its models.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ from pipeline.inputs import iter_paths, read_articles
 # Linear layers of one MiniLM-L6 token: 6 layers x (4 d^2 projections + 2 d x 4d FFN) x 2 FLOPs,
 # plus attention over a ~128-token window (QK^T and AV): 6 x 4 x 128 x d.
 HIDDEN = 384
-FLOPS_PER_TOKEN = 6 * 2 * (4 * HIDDEN * HIDDEN + 2 * HIDDEN * 4 * HIDDEN) + 6 * 4 * 128 * HIDDEN
+LINEAR_FLOPS_PER_TOKEN = 6 * 2 * (4 * HIDDEN * HIDDEN + 2 * HIDDEN * 4 * HIDDEN)
+ATTENTION_FLOPS_PER_TOKEN = 6 * 4 * 128 * HIDDEN
+FLOPS_PER_TOKEN = LINEAR_FLOPS_PER_TOKEN + ATTENTION_FLOPS_PER_TOKEN
 
 
 @dataclass
@@ -280,6 +283,24 @@ def matmul_peak_gflops(size: int = 1024, repeats: int = 20) -> float:
     return best
 
 
+def int8_linear_peak_gops(size: int = 1024, repeats: int = 20) -> float:
+    """The best rate of an int8 dynamically quantised linear layer (as the worker runs
+    them, activation quantisation included), in GOP/s."""
+    import torch
+
+    from pipeline.precision import apply_precision
+
+    layer = apply_precision(torch.nn.Linear(size, size), "int8")
+    inputs = torch.randn(size, size)
+    best = 0.0
+    with torch.inference_mode():
+        for _ in range(repeats):
+            started = time.perf_counter()
+            layer(inputs)
+            best = max(best, 2 * size**3 / (time.perf_counter() - started) / 1e9)
+    return best
+
+
 def run_bench(data_dir: Path, *, limit: int, naive_limit: int) -> dict[str, Any]:
     """Every contender on the same articles; the JSON the command writes."""
     articles = [
@@ -304,6 +325,9 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int) -> dict[str, Any]
             two = bench.measure(
                 worker, count=len(articles), workers=2, extra_env={"STANCEWIRE_TORCH_THREADS": "1"}
             )
+            fp32 = bench.measure(
+                worker, count=len(articles), extra_env={"STANCEWIRE_MODEL_PRECISION": "fp32"}
+            )
             naive = bench.measure(
                 [python, "-m", "agents.bench_apps", "naive"], count=min(naive_limit, len(articles))
             )
@@ -312,8 +336,13 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int) -> dict[str, Any]
     model_cpu = full.counted("stancewire_model_cpu_seconds_total")
     tokens = full.counted("stancewire_model_tokens_total")
     tokens_per_article = tokens / full.articles
+    precision = Settings().model_precision
     peak = matmul_peak_gflops()
-    bound = peak * 1e9 / (tokens_per_article * FLOPS_PER_TOKEN) if tokens_per_article else None
+    linear_peak = int8_linear_peak_gops() if precision == "int8" else peak
+    seconds_per_token = LINEAR_FLOPS_PER_TOKEN / (linear_peak * 1e9) + ATTENTION_FLOPS_PER_TOKEN / (
+        peak * 1e9
+    )
+    bound = 1 / (tokens_per_article * seconds_per_token) if tokens_per_article else None
     stancewire = full.summary() | {
         "cpu_fraction_non_model": round(1 - model_cpu / full.cpu_seconds, 3)
         if full.cpu_seconds
@@ -325,6 +354,9 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int) -> dict[str, Any]
         "without_metrics": no_metrics.summary(),
         "metrics_overhead": round(1 - full.articles_per_s / no_metrics.articles_per_s, 4),
         "two_workers": two.summary(),
+        "precision": precision,
+        "fp32": fp32.summary(),
+        "speedup_over_fp32": round(full.articles_per_s / fp32.articles_per_s, 2),
         "fraction_of_bound": round(full.articles_per_s / bound, 3) if bound else None,
     }
     return {
@@ -333,7 +365,9 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int) -> dict[str, Any]
         "stancewire": stancewire,
         "bound": {
             "articles_per_s": round(bound, 2) if bound else None,
+            "precision": precision,
             "matmul_peak_gflops": round(peak, 1),
+            "linear_peak_gops": round(linear_peak, 1),
             "flops_per_token": FLOPS_PER_TOKEN,
             "tokens_per_article": round(tokens_per_article, 1),
         },

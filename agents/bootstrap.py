@@ -61,7 +61,9 @@ def _entity_stage(settings: Settings) -> EntityStageAdapter | None:
 
     shipped = settings.entity_model == "shipped"
     try:
-        tagger = load_entity_tagger(None if shipped else settings.entity_model)
+        tagger = load_entity_tagger(
+            None if shipped else settings.entity_model, precision=settings.model_precision
+        )
     except (OSError, ValueError) as exc:
         raise ModelUnavailable(
             f"cannot load the entity model {settings.entity_model!r}: {exc}. Set "
@@ -83,7 +85,10 @@ def _stance_stage(settings: Settings) -> StanceStageAdapter | None:
     backend = cast(Literal["crossencoder", "nli"], settings.stance_backend)
     try:
         classifier = load_stance_classifier(
-            None if shipped else settings.stance_model, backend=backend
+            None if shipped else settings.stance_model,
+            backend=backend,
+            precision=settings.model_precision,
+            max_evidence=settings.stance_max_evidence or None,
         )
     except (OSError, ValueError, RuntimeError) as exc:
         raise ModelUnavailable(

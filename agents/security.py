@@ -109,8 +109,8 @@ class LastConnectionProblem(logging.Handler):
         message = record.getMessage()
         if "failed" not in message or "Unable to bootstrap" in message:
             return  # progress notes and the generic timeout say nothing of the cause
-        # The first refusal names the cause; the broker then just drops the retries.
-        if self.message is None or "socket disconnected" in self.message:
+        # A refusal that names its cause wins over timeouts and dropped connections.
+        if self.message is None or (_names_cause(message) and not _names_cause(self.message)):
             self.message = message[:500]
 
     @classmethod
@@ -123,3 +123,7 @@ class LastConnectionProblem(logging.Handler):
         handler = cls()
         logger.addHandler(handler)
         return handler
+
+
+def _names_cause(message: str) -> bool:
+    return any(word in message for word in ("Authentication", "CERTIFICATE", "SSL", "Sasl"))

@@ -97,8 +97,15 @@ class Settings(BaseSettings):
         default="NATO enlargement;Russia-US summit;sanctions on Russia;military aid to Ukraine",
         description="watch-list of stance targets applied to every article, ';'-separated",
     )
+    stance_max_evidence: int = Field(
+        default=4, ge=0, description="most evidence sentences classified per target (0: all)"
+    )
     top_k_entities: int = Field(
         default=4, ge=0, description="most salient entities added as stance targets per article"
+    )
+    model_precision: Literal["bf16", "int8", "fp32"] = Field(
+        default="bf16",
+        description="model arithmetic: 'bf16', 'int8' (quantised linear layers, CPU) or 'fp32'",
     )
     torch_threads: int = Field(
         default=0, ge=0, description="threads for model inference (0: one per core)"

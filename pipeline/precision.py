@@ -1,0 +1,41 @@
+"""Model precision: int8 dynamic quantisation of the linear layers for CPU inference.
+
+The encoders spend most of their time in linear layers. Quantising their weights to int8
+and their activations on the fly lets the CPU's VNNI instructions do that work; on the
+BBC benchmark it made the models about three times faster, with the dev-set scores in the
+README's model card. The attention products and the CRF stay in fp32.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+import torch
+from torch import nn
+
+Precision = Literal["fp32", "bf16", "int8"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16", "int8")
+
+
+def apply_precision(module: nn.Module, precision: Precision, device: str = "cpu") -> nn.Module:
+    """Convert ``module`` in place to ``precision`` and return it."""
+    if precision == "fp32":
+        return module
+    if precision == "bf16":
+        return module.to(torch.bfloat16)
+    if precision != "int8":
+        raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    if not str(device).startswith("cpu"):
+        raise ValueError("int8 dynamic quantisation runs on the CPU only; use fp32 on a GPU")
+    with warnings.catch_warnings():
+        # torch >= 2.10 marks torch.ao.quantization as deprecated in favour of torchao,
+        # which is not a dependency here; the kernels are the same and still supported.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        # One scale per output channel: per-tensor scales cost 0.75 F1 on CoNLL dev.
+        qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
+        torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+            module, {nn.Linear: qconfig}, dtype=torch.qint8, inplace=True
+        )
+    return module

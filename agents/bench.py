@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 import psutil
 from kafka import KafkaConsumer, TopicPartition
+from pydantic import SecretStr
 
 from agents.broker import LocalBroker
 from agents.clients import make_producer
@@ -227,9 +228,14 @@ def _tagged(article: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def _env_of(settings: Settings) -> dict[str, str]:
-    return {
-        f"STANCEWIRE_{name.upper()}": str(value) for name, value in settings.model_dump().items()
-    }
+    """The STANCEWIRE_* variables that reproduce ``settings`` in a worker process."""
+    env = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue  # unset: an empty or "None" variable would mean something else
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+        env[f"STANCEWIRE_{name.upper()}"] = str(secret)
+    return env
 
 
 def _free_port() -> int:
@@ -270,11 +276,12 @@ def _metric_sum(exposition: str, name: str) -> float:
     )
 
 
-def matmul_peak_gflops(size: int = 1024, repeats: int = 20) -> float:
-    """The best fp32 matrix-multiply rate of this machine with torch's threads, GFLOP/s."""
+def matmul_peak_gflops(size: int = 1024, repeats: int = 20, dtype: str = "float32") -> float:
+    """The best matrix-multiply rate of this machine with torch's threads, GFLOP/s."""
     import torch
 
-    a, b = torch.randn(size, size), torch.randn(size, size)
+    kind = getattr(torch, dtype)
+    a, b = torch.randn(size, size, dtype=kind), torch.randn(size, size, dtype=kind)
     best = 0.0
     for _ in range(repeats):
         started = time.perf_counter()
@@ -336,12 +343,13 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int) -> dict[str, Any]
     model_cpu = full.counted("stancewire_model_cpu_seconds_total")
     tokens = full.counted("stancewire_model_tokens_total")
     tokens_per_article = tokens / full.articles
+    # The bound for the worker's precision: bf16 runs everything in bf16; int8 runs the
+    # linear layers in int8 and attention in fp32.
     precision = Settings().model_precision
-    peak = matmul_peak_gflops()
+    peak = matmul_peak_gflops(dtype="bfloat16" if precision == "bf16" else "float32")
     linear_peak = int8_linear_peak_gops() if precision == "int8" else peak
-    seconds_per_token = LINEAR_FLOPS_PER_TOKEN / (linear_peak * 1e9) + ATTENTION_FLOPS_PER_TOKEN / (
-        peak * 1e9
-    )
+    linear_seconds = LINEAR_FLOPS_PER_TOKEN / (linear_peak * 1e9)
+    seconds_per_token = linear_seconds + ATTENTION_FLOPS_PER_TOKEN / (peak * 1e9)
     bound = 1 / (tokens_per_article * seconds_per_token) if tokens_per_article else None
     stancewire = full.summary() | {
         "cpu_fraction_non_model": round(1 - model_cpu / full.cpu_seconds, 3)

@@ -121,6 +121,7 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
             await send_until_acknowledged(dead_letters, key, encode(result))
 
     exactly_once = settings.processing_guarantee == "exactly_once"
+    committed_in_transactions: dict[tuple[str, int], int] = {}  # Faust never sees these
     transactions = (
         TransactionalPublisher(settings, max_request_size=MAX_MESSAGE_BYTES)
         if exactly_once
@@ -152,6 +153,7 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
             place = (received.topic, received.partition)
             offsets[place] = max(offsets.get(place, 0), (received.offset or 0) + 1)
         await transactions.publish(messages, offsets)
+        committed_in_transactions.update(offsets)
 
     async def enrich_batch(events: Sequence[faust.EventT[Any]]) -> None:
         """Enrich one micro-batch and publish every result before returning."""
@@ -229,7 +231,12 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
             if tp.topic != settings.input_topic:
                 continue
             highwater = consumer.highwater(tp) or 0
-            lags.append((tp.topic, tp.partition, max(0, highwater - (committed.get(tp) or 0))))
+            done = (
+                committed_in_transactions.get((tp.topic, tp.partition))
+                if exactly_once
+                else committed.get(tp)
+            )
+            lags.append((tp.topic, tp.partition, max(0, highwater - (done or 0))))
         metrics.set_lag(lags)
 
     return app

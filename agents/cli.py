@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faulthandler
+import importlib
 import os
 import signal
 import subprocess
@@ -335,51 +336,59 @@ def evaluate() -> None:
     """Measure the pipeline's stages on public benchmark data."""
 
 
-_PASS_THROUGH = {"ignore_unknown_options": True, "help_option_names": []}
-
-
-@evaluate.command("ner", context_settings=_PASS_THROUGH)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def evaluate_ner(args: tuple[str, ...]) -> None:
-    """Entity-level P/R/F1 on a CoNLL-2003 file: --data FILE [--model M] [--json]
-    [--predictions OUT]."""
-    from pipeline import ner_training
-
-    sys.exit(ner_training.main(["eval", *args]))
-
-
-@evaluate.command("stance", context_settings=_PASS_THROUGH)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def evaluate_stance(args: tuple[str, ...]) -> None:
-    """Stance scores on FNC-1/ARC, SemEval-2016 or P-Stance in their own formats:
-    --format fnc1 --stances CSV --bodies CSV | --format semeval2016 --data DIR --split val |
-    --format pstance --data CSV; [--json] [--predictions OUT]."""
-    from pipeline import stance_training
-
-    sys.exit(stance_training.main(["eval", *args]))
-
-
 @main.group()
 def train() -> None:
     """Train the models the package ships (seeded; uses CUDA when present)."""
 
 
-@train.command("ner", context_settings=_PASS_THROUGH)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def train_ner(args: tuple[str, ...]) -> None:
-    """Train the entity model: --data DIR (CoNLL-2003 train.txt, valid.txt) --out DIR."""
-    from pipeline import ner_training
+def _pass_through(group: click.Group, name: str, module: str, action: str, help: str) -> None:
+    """A sub-command that hands its arguments to ``module.main([action, ...])``.
 
-    sys.exit(ner_training.main(["train", *args]))
+    The training modules parse their own options (with ``--help``), so that parsing lives
+    in one place and works with ``python -m`` too.
+    """
+
+    @group.command(
+        name,
+        help=help,
+        context_settings={"ignore_unknown_options": True, "help_option_names": []},
+    )
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(args: tuple[str, ...]) -> None:
+        sys.exit(importlib.import_module(module).main([action, *args]))
 
 
-@train.command("stance", context_settings=_PASS_THROUGH)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def train_stance(args: tuple[str, ...]) -> None:
-    """Train the stance model: --data DIR (the stance data sets) --out DIR."""
-    from pipeline import stance_training
-
-    sys.exit(stance_training.main(["train", *args]))
+_pass_through(
+    evaluate,
+    "ner",
+    "pipeline.ner_training",
+    "eval",
+    "Entity-level P/R/F1 on a CoNLL-2003 file: --data FILE [--model M] [--json] "
+    "[--predictions OUT] [--precision P].",
+)
+_pass_through(
+    evaluate,
+    "stance",
+    "pipeline.stance_training",
+    "eval",
+    "Stance scores on FNC-1/ARC, SemEval-2016 or P-Stance in their own formats: "
+    "--format fnc1 --stances CSV --bodies CSV | --format semeval2016 --data DIR --split val | "
+    "--format pstance --data CSV; [--json] [--predictions OUT] [--precision P].",
+)
+_pass_through(
+    train,
+    "ner",
+    "pipeline.ner_training",
+    "train",
+    "Train the entity model: --data DIR (CoNLL-2003 train.txt, valid.txt) --out DIR.",
+)
+_pass_through(
+    train,
+    "stance",
+    "pipeline.stance_training",
+    "train",
+    "Train the stance model: --data DIR (the stance data sets) --out DIR [--init DIR ...].",
+)
 
 
 @evaluate.command("cleaning")

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,19 +148,26 @@ class Pipeline:
         )
 
 
-@pytest.fixture
-def pipeline(broker: LocalBroker, tmp_path: Path) -> Iterator[Pipeline]:
-    """Fresh topics and group per test, so tests never see each other's messages."""
+def fresh_settings(bootstrap: str, **extra: Any) -> Settings:
+    """Settings with topics and a consumer group of their own, created on the broker."""
     run = uuid.uuid4().hex[:8]
     settings = Settings(
-        bootstrap_servers=broker.bootstrap,
+        bootstrap_servers=bootstrap,
         app_id=f"stancewire-test-{run}",
         input_topic=f"raw-{run}",
         output_topic=f"enriched-{run}",
         dlq_topic=f"dlq-{run}",
         max_payload_bytes=256 * 1024,
+        **extra,
     )
     ensure_topics(settings)
+    return settings
+
+
+@pytest.fixture
+def pipeline(broker: LocalBroker, tmp_path: Path) -> Iterator[Pipeline]:
+    """Fresh topics and group per test, so tests never see each other's messages."""
+    settings = fresh_settings(broker.bootstrap)
     harness = Pipeline(broker=broker, workdir=tmp_path, settings=settings)
     yield harness
     harness.stop_workers(signal.SIGKILL)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +22,7 @@ from agents.broker import LocalBroker
 from agents.clients import make_producer
 from agents.security import client_options
 from agents.settings import Settings
-from agents.topics import ensure_topics
-from tests.integration.conftest import Pipeline, free_port
+from tests.integration.conftest import Pipeline, free_port, fresh_settings
 
 pytestmark = pytest.mark.integration
 
@@ -210,15 +208,7 @@ def own_broker(tmp_path: Path) -> Iterator[LocalBroker]:
 
 
 def test_the_worker_rides_out_a_broker_restart(own_broker: LocalBroker, tmp_path: Path) -> None:
-    run = uuid.uuid4().hex[:8]
-    settings = Settings(
-        bootstrap_servers=own_broker.bootstrap,
-        app_id=f"stancewire-restart-{run}",
-        input_topic=f"raw-{run}",
-        output_topic=f"enriched-{run}",
-        dlq_topic=f"dlq-{run}",
-    )
-    ensure_topics(settings)
+    settings = fresh_settings(own_broker.bootstrap)
     pipeline = Pipeline(broker=own_broker, workdir=tmp_path, settings=settings)
     pipeline.extra_env |= NO_MODELS
     try:

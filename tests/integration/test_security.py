@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +22,7 @@ from pydantic import SecretStr
 
 from agents.broker import LocalBroker, SecureListener
 from agents.settings import Settings
-from agents.topics import ensure_topics
-from tests.integration.conftest import Pipeline, free_port, security_env
+from tests.integration.conftest import Pipeline, free_port, fresh_settings, security_env
 
 pytestmark = pytest.mark.integration
 
@@ -61,21 +59,14 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalBro
         secure=SecureListener(port=port + 2, keystore_pem=keystore, users=((USER, PASSWORD),)),
     )
     local.start(timeout_s=120)
-    run = uuid.uuid4().hex[:8]
-    settings = Settings(
-        bootstrap_servers=f"127.0.0.1:{port + 2}",
+    settings = fresh_settings(  # topics made over the secured listener, as the right user
+        f"127.0.0.1:{port + 2}",
         security_protocol="SASL_SSL",
         sasl_mechanism="SCRAM-SHA-256",
         sasl_username=USER,
         sasl_password=SecretStr(PASSWORD),
         ssl_cafile=ca,
-        app_id=f"stancewire-secure-{run}",
-        input_topic=f"raw-{run}",
-        output_topic=f"enriched-{run}",
-        dlq_topic=f"dlq-{run}",
-        max_payload_bytes=256 * 1024,
     )
-    ensure_topics(settings)  # over the secured listener, as the right user
     yield local, settings
     local.stop()
 

@@ -39,6 +39,10 @@ def build_enricher(settings: Settings, *, memory: LineMemory | None = None) -> E
         import torch
 
         torch.set_num_threads(settings.torch_threads)
+    if settings.model_device != "cpu" and (
+        settings.entity_model != "off" or settings.stance_model != "off"
+    ):
+        _check_device(settings.model_device)
     return Enricher(
         max_payload_bytes=settings.max_payload_bytes,
         model_max_chars=settings.model_max_chars or None,
@@ -48,6 +52,22 @@ def build_enricher(settings: Settings, *, memory: LineMemory | None = None) -> E
         entities=_entity_stage(settings),
         stance=_stance_stage(settings),
     )
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ModelUnavailable(
+            f"STANCEWIRE_MODEL_DEVICE={device} but torch sees no CUDA device here; "
+            "use 'cpu' or run the worker on a machine with a GPU."
+        )
+    index = int(device.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        raise ModelUnavailable(
+            f"STANCEWIRE_MODEL_DEVICE={device} but only {torch.cuda.device_count()} "
+            "CUDA device(s) are visible."
+        )
 
 
 def _entity_stage(settings: Settings) -> EntityStageAdapter | None:
@@ -62,7 +82,9 @@ def _entity_stage(settings: Settings) -> EntityStageAdapter | None:
     shipped = settings.entity_model == "shipped"
     try:
         tagger = load_entity_tagger(
-            None if shipped else settings.entity_model, precision=settings.model_precision
+            None if shipped else settings.entity_model,
+            device=settings.model_device,
+            precision=settings.model_precision,
         )
     except (OSError, ValueError) as exc:
         raise ModelUnavailable(
@@ -87,6 +109,7 @@ def _stance_stage(settings: Settings) -> StanceStageAdapter | None:
         classifier = load_stance_classifier(
             None if shipped else settings.stance_model,
             backend=backend,
+            device=settings.model_device,
             precision=settings.model_precision,
             max_evidence=settings.stance_max_evidence or None,
         )

@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         default="bf16",
         description="model arithmetic: 'bf16', 'int8' (quantised linear layers, CPU) or 'fp32'",
     )
+    model_device: str = Field(
+        default="cpu",
+        pattern=r"^(cpu|cuda(:[0-9]+)?)$",
+        description="where the models run: 'cpu', 'cuda' or 'cuda:N' (int8 is CPU only)",
+    )
     torch_threads: int = Field(
         default=0, ge=0, description="threads for model inference (0: one per core)"
     )

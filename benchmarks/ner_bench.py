@@ -1,7 +1,8 @@
-"""Measures NER throughput (tokens/s, words/s, articles/s) on 2 CPU threads for several batch sizes.
+"""Measures NER throughput (tokens/s, words/s, articles/s) for several batch sizes.
 
 Usage (from the repository root):
     python -m benchmarks.ner_bench /path/to/news/bbc [--articles 32] [--repeats 3] [--model M]
+        [--threads 2] [--device cpu|cuda] [--precision fp32|bf16|int8] [--batch-sizes 1,8,32]
 
 Articles are the ``*.txt`` files under the folder (first line the title, the rest the
 body), cleaned and split into sentences by the pipeline's own cleaner. For each batch size,
@@ -23,6 +24,7 @@ from transformers import AutoTokenizer
 from pipeline.cleaning import clean_text, split_sentences
 from pipeline.entities import ArticleText, EntityTagger, load_entity_tagger, split_words
 from pipeline.ner_network import base_model_dir
+from pipeline.precision import PRECISIONS
 from schemas import BlockType
 
 BATCH_SIZES = (1, 8, 32)
@@ -61,6 +63,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", default=None)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--precision", choices=PRECISIONS, default="bf16")
+    parser.add_argument("--batch-sizes", default=",".join(map(str, BATCH_SIZES)))
     options = parser.parse_args()
     torch.set_num_threads(options.threads)
     articles = read_articles(options.data, options.articles)
@@ -68,14 +73,15 @@ def main() -> int:
     # Word pieces of the backbone's tokenizer: what the encoder actually processes.
     tokenizer = AutoTokenizer.from_pretrained(base_model_dir(), local_files_only=True)
     tokens = sum(len(tokenizer(a.text, add_special_tokens=False)["input_ids"]) for a in articles)
-    tagger = load_entity_tagger(options.model)
+    tagger = load_entity_tagger(options.model, device=options.device, precision=options.precision)
     time_batches(tagger, articles[:4], 4)
     print(
         f"{tagger.model_name}: {len(articles)} articles, {words} words, {tokens} tokens, "
-        f"{torch.get_num_threads()} threads, median of {options.repeats}"
+        f"{options.device} {options.precision}, {torch.get_num_threads()} threads, "
+        f"median of {options.repeats}"
     )
     print(f"{'batch':>5} {'tokens/s':>10} {'words/s':>10} {'articles/s':>11}")
-    for batch_size in BATCH_SIZES:
+    for batch_size in (int(size) for size in options.batch_sizes.split(",")):
         seconds = statistics.median(
             time_batches(tagger, articles, batch_size) for _ in range(options.repeats)
         )

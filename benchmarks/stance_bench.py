@@ -1,6 +1,7 @@
 """Stance throughput: (target, passage) pairs per second and cost per article as targets grow.
 
-Usage: python benchmarks/stance_bench.py BODIES [--articles 16] [--repeats 3] [--model DIR]
+Usage: python -m benchmarks.stance_bench BODIES [--articles 16] [--repeats 3] [--model DIR]
+       [--device cpu|cuda] [--precision fp32|bf16|int8]
 
 BODIES is an FNC-1-format bodies CSV (``Body ID,articleBody``, e.g. the shared
 ``stance/fnc1/train_bodies.csv``) or a plain-text file with articles separated by blank
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from pipeline.precision import PRECISIONS
 from pipeline.stance import StanceClassifier, StanceInput, load_stance_classifier
 from pipeline.stance_data import split_sentences
 from schemas import Entity, EntityType, Mention
@@ -88,11 +90,18 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--model", default=None, help="model directory (default: shipped)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--precision", choices=PRECISIONS, default="bf16")
     arguments = parser.parse_args()
     torch.set_num_threads(arguments.threads)
     articles = read_articles(arguments.data, arguments.articles)
-    classifier = load_stance_classifier(arguments.model)
-    print(f"{len(articles)} articles, {arguments.threads} thread(s), median of {arguments.repeats}")
+    classifier = load_stance_classifier(
+        arguments.model, device=arguments.device, precision=arguments.precision
+    )
+    print(
+        f"{len(articles)} articles, {arguments.device} {arguments.precision}, "
+        f"{arguments.threads} thread(s), median of {arguments.repeats}"
+    )
     print(f"{'targets':>8} {'pairs':>7} {'pairs/s':>9} {'ms/article':>11}")
     for targets in TARGET_COUNTS:
         row = measure(classifier, articles, targets, arguments.repeats)

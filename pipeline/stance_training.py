@@ -41,6 +41,14 @@ from pipeline.stance_data import (
 MAX_LENGTH = 128
 FORMATS = ("fnc1", "semeval2016", "pstance")
 SOURCES = ("fnc1", "arc", "semeval2016", "pstance")
+# The shared labels each data set can express (indices as in ``pipeline.stance_data``):
+# P-Stance has no neutral tweets and SemEval no "unrelated" class.
+SOURCE_LABELS = {
+    "fnc1": (0, 1, 2, 3),
+    "arc": (0, 1, 2, 3),
+    "semeval2016": (0, 1, 2),
+    "pstance": (0, 1),
+}
 
 
 def load_training_data(
@@ -262,6 +270,8 @@ def train_stance(
     limit: int | None = None,
     dev_limit: int | None = None,
     threads: int | None = None,
+    source_labels: bool = False,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """Train on every data set under ``data_root``, calibrate on dev, write ``out_dir``.
 
@@ -270,6 +280,9 @@ def train_stance(
     training examples, so a second stage started with ``init`` can focus on some sets
     while replaying a little of the others. ``limit`` keeps a seeded sample of that many
     training examples and ``dev_limit`` a seeded sample of each dev set, for smoke runs.
+    ``source_labels`` computes each example's loss over the labels its data set can
+    express only (P-Stance: favor/against), so a binary set is not taught "never neutral".
+    ``device`` defaults to CUDA when present.
     """
     repeats = {"semeval2016": 2} if repeats is None else repeats
     keep = keep or {}
@@ -281,7 +294,7 @@ def train_stance(
     rng = random.Random(seed)
     if threads:
         torch.set_num_threads(threads)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
 
     def log(message: str) -> None:
         print(f"[{time.monotonic() - started:7.0f}s] {message}", file=sys.stderr, flush=True)
@@ -313,6 +326,9 @@ def train_stance(
     cache = _cache_lower(network, encoded, device, log)
     labels = torch.tensor([example.label for example in train])
     weights = torch.tensor(example_weights(train))
+    allowed = torch.zeros(len(train), 4, dtype=torch.bool)
+    for index, example in enumerate(train):
+        allowed[index, list(SOURCE_LABELS[example.source] if source_labels else range(4))] = True
 
     trainable = [p for p in network.encoder.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
@@ -342,6 +358,7 @@ def train_stance(
             hidden = _pad([cache[i] for i in batch]).to(device, torch.float32)
             mask = _pad([torch.ones(lengths[i], dtype=torch.long) for i in batch]).to(device)
             logits = network.upper(hidden, mask)
+            logits = logits.masked_fill(~allowed[batch].to(device), -1e4)
             losses = nn.functional.cross_entropy(logits, labels[batch].to(device), reduction="none")
             loss = (losses * weights[batch].to(device)).sum() / weights[batch].sum().to(device)
             optimizer.zero_grad()
@@ -374,6 +391,8 @@ def train_stance(
             "examples": dict(Counter(ex.source for ex in train)),
             "limit": limit,
             "dev_limit": dev_limit,
+            "source_labels": source_labels,
+            "device": device,
         },
     }
     save_stance_model(network, out_dir, settings)
@@ -535,6 +554,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--limit", type=int, default=None, help="seeded sample size, for smoke runs")
     train.add_argument("--dev-limit", type=int, default=None, help="seeded dev sample size")
     train.add_argument("--threads", type=int, default=None)
+    train.add_argument(
+        "--source-labels",
+        action="store_true",
+        help="loss over the labels each data set has only (P-Stance: favor/against)",
+    )
+    train.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if any)")
     train.add_argument("--json", action="store_true")
     evaluate = commands.add_parser("eval", help="score a stance model on one data set")
     evaluate.add_argument("--format", choices=FORMATS, required=True)
@@ -572,6 +597,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 limit=arguments.limit,
                 dev_limit=arguments.dev_limit,
                 threads=arguments.threads,
+                source_labels=arguments.source_labels,
+                device=arguments.device,
             )
         else:
             scores = evaluate_stance(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 import torch
 
 from pipeline.ner_network import (
@@ -79,3 +80,33 @@ def test_crf_likelihood_prefers_the_gold_path_after_training_steps() -> None:
     paths = crf.decode(emissions.detach(), mask)
     assert [label for label, _ in paths[0]] == [1, 2, 0, 5]
     assert [label for label, _ in paths[1]] == [3, 4, 0]
+
+
+def test_crf_decoding_matches_brute_force_enumeration() -> None:
+    """Best path and per-word marginals equal those found by scoring every label sequence."""
+    generator = torch.Generator().manual_seed(7)
+    crf = ConditionalRandomField(LABELS)
+    with torch.no_grad():
+        for parameter in crf.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator))
+    lengths = [4, 1, 3]
+    emissions = torch.randn(len(lengths), max(lengths), len(LABELS), generator=generator)
+    mask = torch.tensor([[step < length for step in range(max(lengths))] for length in lengths])
+    with torch.no_grad():
+        transitions, start = crf._scores()
+        end = crf.end.clone()
+    paths = crf.decode(emissions, mask)
+    for row, length in enumerate(lengths):
+        scores = {}
+        for labels in itertools.product(range(len(LABELS)), repeat=length):
+            score = start[labels[0]] + end[labels[-1]]
+            score = score + sum(emissions[row, step, label] for step, label in enumerate(labels))
+            score = score + sum(transitions[a, b] for a, b in itertools.pairwise(labels))
+            scores[labels] = float(score)
+        best = max(scores, key=scores.__getitem__)
+        assert [label for label, _ in paths[row]] == list(best)
+        partition = torch.logsumexp(torch.tensor(list(scores.values()), dtype=torch.float64), 0)
+        for step, (label, marginal) in enumerate(paths[row]):
+            inside = [s for labels, s in scores.items() if labels[step] == label]
+            expected = torch.logsumexp(torch.tensor(inside, dtype=torch.float64), 0) - partition
+            assert marginal == pytest.approx(float(expected.exp()), rel=1e-4, abs=1e-6)

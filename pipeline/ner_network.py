@@ -140,12 +140,12 @@ class ConditionalRandomField(nn.Module):
         """
         with torch.no_grad():
             transitions, start = self._scores()
-            arrays = [
+            transitions_, start_, end_, emissions_ = (
                 tensor.detach().to("cpu", torch.float64).numpy()
                 for tensor in (transitions, start, self.end, emissions)
-            ]
+            )
         real = mask.detach().cpu().numpy().astype(bool)
-        return decode_paths(*arrays, real)
+        return decode_paths(transitions_, start_, end_, emissions_, real)
 
 
 class CaseAwareTagger(nn.Module):
@@ -486,7 +486,8 @@ def load_network(directory: Path) -> NetworkBundle:
 def _logsumexp(values: np.ndarray, axis: int) -> np.ndarray:
     peak = values.max(axis=axis, keepdims=True)
     total = np.log(np.exp(values - peak).sum(axis=axis, keepdims=True)) + peak
-    return np.squeeze(total, axis=axis)
+    squeezed: np.ndarray = np.squeeze(total, axis=axis)
+    return squeezed
 
 
 def decode_paths(

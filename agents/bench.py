@@ -276,16 +276,26 @@ def _metric_sum(exposition: str, name: str) -> float:
     )
 
 
-def matmul_peak_gflops(size: int = 1024, repeats: int = 20, dtype: str = "float32") -> float:
-    """The best matrix-multiply rate of this machine with torch's threads, GFLOP/s."""
+def matmul_peak_gflops(
+    size: int = 1024, repeats: int = 20, dtype: str = "float32", device: str = "cpu"
+) -> float:
+    """The best matrix-multiply rate of this machine's CPU (torch's threads) or of the
+    worker's GPU, GFLOP/s. On a GPU the matrices are larger, so the rate is the card's."""
     import torch
 
     kind = getattr(torch, dtype)
-    a, b = torch.randn(size, size, dtype=kind), torch.randn(size, size, dtype=kind)
+    on_gpu = device.startswith("cuda")
+    size = 8192 if on_gpu else size
+    a = torch.randn(size, size, dtype=kind, device=device)
+    b = torch.randn(size, size, dtype=kind, device=device)
     best = 0.0
     for _ in range(repeats):
+        if on_gpu:
+            torch.cuda.synchronize(device)
         started = time.perf_counter()
         torch.mm(a, b)
+        if on_gpu:
+            torch.cuda.synchronize(device)
         best = max(best, 2 * size**3 / (time.perf_counter() - started) / 1e9)
     return best
 
@@ -345,8 +355,8 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int) -> dict[str, Any]
     tokens_per_article = tokens / full.articles
     # The bound for the worker's precision: bf16 runs everything in bf16; int8 runs the
     # linear layers in int8 and attention in fp32.
-    precision = Settings().model_precision
-    peak = matmul_peak_gflops(dtype="bfloat16" if precision == "bf16" else "float32")
+    precision, device = Settings().model_precision, Settings().model_device
+    peak = matmul_peak_gflops(dtype="bfloat16" if precision == "bf16" else "float32", device=device)
     linear_peak = int8_linear_peak_gops() if precision == "int8" else peak
     linear_seconds = LINEAR_FLOPS_PER_TOKEN / (linear_peak * 1e9)
     seconds_per_token = linear_seconds + ATTENTION_FLOPS_PER_TOKEN / (peak * 1e9)
@@ -366,6 +376,14 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int) -> dict[str, Any]
         "fp32": fp32.summary(),
         "speedup_over_fp32": round(full.articles_per_s / fp32.articles_per_s, 2),
         "fraction_of_bound": round(full.articles_per_s / bound, 3) if bound else None,
+        # The model stages alone: articles per second if every core ran only the models at
+        # the rate they ran here (model CPU seconds per article, spread over all cores).
+        "model_fraction_of_bound": (
+            round(full.articles * (os.cpu_count() or 1) / model_cpu / bound, 3)
+            if bound and model_cpu
+            else None
+        ),
+        "device": device,
     }
     return {
         "passthrough": passthrough.summary(),
@@ -374,6 +392,7 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int) -> dict[str, Any]
         "bound": {
             "articles_per_s": round(bound, 2) if bound else None,
             "precision": precision,
+            "device": device,
             "matmul_peak_gflops": round(peak, 1),
             "linear_peak_gops": round(linear_peak, 1),
             "flops_per_token": FLOPS_PER_TOKEN,

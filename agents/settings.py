@@ -67,7 +67,7 @@ class Settings(BaseSettings):
         default=16, ge=1, description="most articles enriched in one micro-batch"
     )
     batch_window_s: float = Field(
-        default=0.5, gt=0, description="longest wait, in seconds, to fill a micro-batch"
+        default=0.2, gt=0, description="longest wait, in seconds, to fill a micro-batch"
     )
     max_payload_bytes: int = Field(
         default=1_048_576, ge=1024, description="raw messages larger than this are dead-lettered"

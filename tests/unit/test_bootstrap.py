@@ -21,3 +21,22 @@ def test_a_model_that_cannot_be_found_names_the_setting_to_fix(
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailable, match=r"'/nowhere/ner-model'.*STANCEWIRE_ENTITY_MODEL"):
         build_enricher(Settings(entity_model="/nowhere/ner-model", stance_model="off"))
+
+
+def test_a_gpu_setting_without_a_gpu_is_refused_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ModelUnavailable, match=r"STANCEWIRE_MODEL_DEVICE=cuda.*no CUDA device"):
+        build_enricher(Settings(model_device="cuda", stance_model="off"))
+
+
+def test_the_model_device_must_be_cpu_or_cuda() -> None:
+    from pydantic import ValidationError
+
+    for wrong in ("gpu", "cuda:x", "mps"):
+        with pytest.raises(ValidationError):
+            Settings(model_device=wrong)
+    assert Settings(model_device="cuda:1").model_device == "cuda:1"

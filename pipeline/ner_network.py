@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -385,17 +386,26 @@ class NetworkBundle:
     model_name: str
 
 
-def _load_backbone() -> BertModel:
-    # The backbone file also holds a pooler we do not use; its load report and progress bar
-    # would print on every start, so they are silenced for this one load.
+@contextmanager
+def quiet_backbone_load() -> Iterator[None]:
+    """Silence transformers' load report and progress bar for one load of the backbone.
+
+    The backbone file also holds a pooler we do not use; the report and the bar would
+    print on every start of every command.
+    """
     verbosity = transformers_logging.get_verbosity()
     transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     try:
-        return BertModel.from_pretrained(str(base_model_dir()), add_pooling_layer=False)
+        yield
     finally:
         transformers_logging.set_verbosity(verbosity)
         transformers_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+def _load_backbone() -> BertModel:
+    with quiet_backbone_load():
+        return BertModel.from_pretrained(str(base_model_dir()), add_pooling_layer=False)
 
 
 def build_network(shapes: Sequence[str], model_name: str) -> NetworkBundle:

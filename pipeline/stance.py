@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol, cast
 import torch
 from torch import nn
 
-from pipeline.ner_network import base_model_dir
+from pipeline.ner_network import base_model_dir, quiet_backbone_load
 from pipeline.precision import Precision, apply_precision
 from pipeline.stance_data import AGAINST, FAVOR, LABELS, NEUTRAL, UNRELATED, content_words
 from schemas import Entity, EntityType, Evidence, Stance, StanceLabel, TargetKind
@@ -156,7 +156,8 @@ def load_backbone() -> tuple[Any, Any]:
 
     path = base_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    encoder = AutoModel.from_pretrained(path, local_files_only=True)
+    with quiet_backbone_load():
+        encoder = AutoModel.from_pretrained(path, local_files_only=True)
     return encoder, tokenizer
 
 

@@ -280,7 +280,8 @@ def matmul_peak_gflops(
     size: int = 1024, repeats: int = 20, dtype: str = "float32", device: str = "cpu"
 ) -> float:
     """The best matrix-multiply rate of this machine's CPU (torch's threads) or of the
-    worker's GPU, GFLOP/s. On a GPU the matrices are larger, so the rate is the card's."""
+    worker's GPU, GFLOP/s. On a GPU ``size`` is ignored: 8192-square matrices are needed
+    for the card to reach its rate."""
     import torch
 
     kind = getattr(torch, dtype)
@@ -378,9 +379,10 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int) -> dict[str, Any]
         "fraction_of_bound": round(full.articles_per_s / bound, 3) if bound else None,
         # The model stages alone: articles per second if every core ran only the models at
         # the rate they ran here (model CPU seconds per article, spread over all cores).
+        # On a GPU the CPU seconds say nothing about the card, so there is no such figure.
         "model_fraction_of_bound": (
             round(full.articles * (os.cpu_count() or 1) / model_cpu / bound, 3)
-            if bound and model_cpu
+            if bound and model_cpu and device == "cpu"
             else None
         ),
         "device": device,

@@ -42,7 +42,7 @@ def build_enricher(settings: Settings, *, memory: LineMemory | None = None) -> E
     if settings.model_device != "cpu" and (
         settings.entity_model != "off" or settings.stance_model != "off"
     ):
-        _check_device(settings.model_device)
+        _check_device(settings.model_device, settings.model_precision)
     return Enricher(
         max_payload_bytes=settings.max_payload_bytes,
         model_max_chars=settings.model_max_chars or None,
@@ -54,9 +54,14 @@ def build_enricher(settings: Settings, *, memory: LineMemory | None = None) -> E
     )
 
 
-def _check_device(device: str) -> None:
+def _check_device(device: str, precision: str) -> None:
     import torch
 
+    if precision == "int8":
+        raise ModelUnavailable(
+            f"STANCEWIRE_MODEL_PRECISION=int8 runs on the CPU only, and "
+            f"STANCEWIRE_MODEL_DEVICE={device}; use bf16 or fp32 on a GPU."
+        )
     if not torch.cuda.is_available():
         raise ModelUnavailable(
             f"STANCEWIRE_MODEL_DEVICE={device} but torch sees no CUDA device here; "

@@ -513,6 +513,8 @@ def decode_paths(
     words, which come first. Returns, per sequence, (label, marginal) for each real word.
     """
     batch, steps, size = emissions.shape
+    if steps > 1 and (real[:, 1:] & ~real[:, :-1]).any():
+        raise ValueError("each sequence's real words must come first (the mask is a prefix)")
     lengths = real.sum(axis=1)
     alphas = np.empty_like(emissions)
     alphas[:, 0] = start + emissions[:, 0]

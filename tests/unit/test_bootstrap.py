@@ -40,3 +40,8 @@ def test_the_model_device_must_be_cpu_or_cuda() -> None:
         with pytest.raises(ValidationError):
             Settings(model_device=wrong)
     assert Settings(model_device="cuda:1").model_device == "cuda:1"
+
+
+def test_int8_on_a_gpu_is_refused_before_any_model_loads() -> None:
+    with pytest.raises(ModelUnavailable, match=r"int8 runs on the CPU only"):
+        build_enricher(Settings(model_device="cuda", model_precision="int8"))

@@ -110,3 +110,10 @@ def test_crf_decoding_matches_brute_force_enumeration() -> None:
             inside = [s for labels, s in scores.items() if labels[step] == label]
             expected = torch.logsumexp(torch.tensor(inside, dtype=torch.float64), 0) - partition
             assert marginal == pytest.approx(float(expected.exp()), rel=1e-4, abs=1e-6)
+
+
+def test_crf_decoding_refuses_a_mask_with_gaps() -> None:
+    crf = ConditionalRandomField(LABELS)
+    emissions = torch.zeros(1, 3, len(LABELS))
+    with pytest.raises(ValueError, match="prefix"):
+        crf.decode(emissions, torch.tensor([[True, False, True]]))

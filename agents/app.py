@@ -106,7 +106,7 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
         pending = []
         for received, result in zip(batch, results, strict=True):
             topic = enriched if isinstance(result, EnrichedEvent) else dead_letters
-            key = received.key if received.key is not None else _key_of(result)
+            key = _output_key(received, result)
             pending.append((received, result, key, await topic.send(key=key, value=encode(result))))
         for received, result, key, delivery in pending:
             try:
@@ -145,7 +145,7 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
             topic = (
                 settings.output_topic if isinstance(result, EnrichedEvent) else settings.dlq_topic
             )
-            key = received.key if received.key is not None else _key_of(result)
+            key = _output_key(received, result)
             messages.append((topic, key, value))
         offsets: dict[tuple[str, int], int] = {}
         for received in batch:
@@ -272,6 +272,9 @@ class AckGuard:
         return bool(self._ack(message))
 
 
-def _key_of(result: EnrichedEvent | DeadLetter) -> bytes | None:
+def _output_key(received: Received, result: EnrichedEvent | DeadLetter) -> bytes | None:
+    """The input message's key, or else the article id: results keep their article's key."""
+    if received.key is not None:
+        return received.key
     identity = result.id if isinstance(result, EnrichedEvent) else result.article_id
     return identity.encode() if identity else None

@@ -356,7 +356,8 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int) -> dict[str, Any]
     tokens_per_article = tokens / full.articles
     # The bound for the worker's precision: bf16 runs everything in bf16; int8 runs the
     # linear layers in int8 and attention in fp32.
-    precision, device = Settings().model_precision, Settings().model_device
+    worker_settings = Settings()
+    precision, device = worker_settings.model_precision, worker_settings.model_device
     peak = matmul_peak_gflops(dtype="bfloat16" if precision == "bf16" else "float32", device=device)
     linear_peak = int8_linear_peak_gops() if precision == "int8" else peak
     linear_seconds = LINEAR_FLOPS_PER_TOKEN / (linear_peak * 1e9)

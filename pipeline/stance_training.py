@@ -27,7 +27,11 @@ from pipeline.stance import (
     save_stance_model,
 )
 from pipeline.stance_data import (
+    AGAINST,
+    FAVOR,
     FNC_LABELS,
+    LABELS,
+    NEUTRAL,
     UNRELATED,
     StanceDataError,
     StanceExample,
@@ -41,13 +45,14 @@ from pipeline.stance_data import (
 MAX_LENGTH = 128
 FORMATS = ("fnc1", "semeval2016", "pstance")
 SOURCES = ("fnc1", "arc", "semeval2016", "pstance")
-# The shared labels each data set can express (indices as in ``pipeline.stance_data``):
-# P-Stance has no neutral tweets and SemEval no "unrelated" class.
+# The shared labels each data set can express: P-Stance has no neutral tweets and SemEval
+# no "unrelated" class.
+ALL_LABELS = (FAVOR, AGAINST, NEUTRAL, UNRELATED)
 SOURCE_LABELS = {
-    "fnc1": (0, 1, 2, 3),
-    "arc": (0, 1, 2, 3),
-    "semeval2016": (0, 1, 2),
-    "pstance": (0, 1),
+    "fnc1": ALL_LABELS,
+    "arc": ALL_LABELS,
+    "semeval2016": (FAVOR, AGAINST, NEUTRAL),
+    "pstance": (FAVOR, AGAINST),
 }
 
 
@@ -326,9 +331,9 @@ def train_stance(
     cache = _cache_lower(network, encoded, device, log)
     labels = torch.tensor([example.label for example in train])
     weights = torch.tensor(example_weights(train))
-    allowed = torch.zeros(len(train), 4, dtype=torch.bool)
+    allowed = torch.zeros(len(train), len(LABELS), dtype=torch.bool)
     for index, example in enumerate(train):
-        allowed[index, list(SOURCE_LABELS[example.source] if source_labels else range(4))] = True
+        allowed[index, list(SOURCE_LABELS[example.source] if source_labels else ALL_LABELS)] = True
 
     trainable = [p for p in network.encoder.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(

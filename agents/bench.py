@@ -3,9 +3,10 @@
 Each contender runs as a real worker process on fresh topics of one local broker, fed the
 same articles: the pass-through agent (transport ceiling), the naive per-article
 transformers baseline, and stancewire itself (also at half its maximum rate, without
-metrics, as two workers, and in fp32). The arithmetic bound comes from the measured
-matmul peaks of this machine for the worker's precision (int8 for the linear layers,
-fp32 for attention) and the tokens stancewire actually ran through its models.
+metrics, as two workers, in fp32, and with PyTorch's fused attention). The arithmetic
+bound comes from the measured matmul peaks of this machine for the worker's precision
+(int8 for the linear layers, fp32 for attention) and the tokens stancewire actually ran
+through its models.
 """
 
 from __future__ import annotations
@@ -346,6 +347,9 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int) -> dict[str, Any]
             fp32 = bench.measure(
                 worker, count=len(articles), extra_env={"STANCEWIRE_MODEL_PRECISION": "fp32"}
             )
+            fused = bench.measure(
+                worker, count=len(articles), extra_env={"STANCEWIRE_MODEL_ATTENTION": "fused"}
+            )
             naive = bench.measure(
                 [python, "-m", "agents.bench_apps", "naive"], count=min(naive_limit, len(articles))
             )
@@ -377,6 +381,8 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int) -> dict[str, Any]
         "precision": precision,
         "fp32": fp32.summary(),
         "speedup_over_fp32": round(full.articles_per_s / fp32.articles_per_s, 2),
+        "fused_attention": fused.summary(),
+        "speedup_over_fused_attention": round(full.articles_per_s / fused.articles_per_s, 2),
         "fraction_of_bound": round(full.articles_per_s / bound, 3) if bound else None,
         # The model stages alone: articles per second if every core ran only the models at
         # the rate they ran here (model CPU seconds per article, spread over all cores).

@@ -90,6 +90,7 @@ def _entity_stage(settings: Settings) -> EntityStageAdapter | None:
             None if shipped else settings.entity_model,
             device=settings.model_device,
             precision=settings.model_precision,
+            attention=settings.model_attention,
         )
     except (OSError, ValueError) as exc:
         raise ModelUnavailable(
@@ -117,6 +118,7 @@ def _stance_stage(settings: Settings) -> StanceStageAdapter | None:
             device=settings.model_device,
             precision=settings.model_precision,
             max_evidence=settings.stance_max_evidence or None,
+            attention=settings.model_attention,
         )
     except (OSError, ValueError, RuntimeError) as exc:
         raise ModelUnavailable(

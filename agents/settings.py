@@ -112,6 +112,11 @@ class Settings(BaseSettings):
         pattern=r"^(cpu|cuda(:[0-9]+)?)$",
         description="where the models run: 'cpu', 'cuda' or 'cuda:N' (int8 is CPU only)",
     )
+    model_attention: Literal["blocked", "fused"] = Field(
+        default="blocked",
+        description="bf16 attention on the CPU: 'blocked' (fp32 softmax, faster here) or "
+        "'fused' (PyTorch's kernel)",
+    )
     torch_threads: int = Field(
         default=0, ge=0, description="threads for model inference (0: one per core)"
     )

@@ -22,7 +22,7 @@ from pipeline.ner_network import (
     load_network,
     plan_windows,
 )
-from pipeline.precision import Precision, apply_precision
+from pipeline.precision import Attention, Precision, apply_precision
 from schemas import Entity, EntityType, Mention
 
 SHIPPED_MODEL_DIR = Path(__file__).parent / "models" / "ner"
@@ -222,6 +222,7 @@ def load_entity_tagger(
     device: str = "cpu",
     batch_size: int = 16,
     precision: Precision = "fp32",
+    attention: Attention = "blocked",
 ) -> EntityTagger:
     """Load an entity tagger once, at start-up.
 
@@ -229,7 +230,8 @@ def load_entity_tagger(
     backbone, nothing is downloaded), a folder written by ``stancewire train ner``, or the
     name or path of any Hugging Face token-classification model (e.g. ``dslim/bert-base-NER``).
     ``batch_size`` is the number of encoder windows per forward pass; ``precision``
-    ``"int8"`` quantises the encoder's linear layers for the CPU.
+    ``"int8"`` quantises the encoder's linear layers for the CPU; ``attention`` picks the
+    attention kernel for bf16 on the CPU (see ``apply_precision``).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -245,7 +247,7 @@ def load_entity_tagger(
     else:
         hugging_face = _HuggingFaceLabeller(str(model), device)
         labeller, network = hugging_face, hugging_face.model
-    apply_precision(network, precision, device)
+    apply_precision(network, precision, device, attention)
     crf = getattr(network, "crf", None)
     if crf is not None:
         crf.float()  # Viterbi decoding sums many scores: it stays in fp32

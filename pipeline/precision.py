@@ -1,7 +1,8 @@
 """Model precision for inference: fp32, bf16, or int8 dynamic quantisation (CPU only).
 
 The encoders spend most of their time in linear layers. bf16 (the worker's default) runs
-them on the CPU's bf16 matrix units at the same dev-set scores; int8 quantises their
+them on the CPU's bf16 matrix units at the same dev-set scores, with attention in blocks
+and its softmax in fp32 (``pipeline.attention``); int8 quantises their
 weights and quantises activations on the fly for the VNNI instructions, at some cost in
 accuracy (both in the README's model card). The CRF stays in fp32 either way.
 """
@@ -14,16 +15,31 @@ from typing import Literal
 import torch
 from torch import nn
 
+from pipeline.attention import use_blocked_attention
+
 Precision = Literal["fp32", "bf16", "int8"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16", "int8")
+Attention = Literal["blocked", "fused"]
+ATTENTIONS: tuple[Attention, ...] = ("blocked", "fused")
 
 
-def apply_precision(module: nn.Module, precision: Precision, device: str = "cpu") -> nn.Module:
-    """Convert ``module`` in place to ``precision`` and return it."""
+def apply_precision(
+    module: nn.Module, precision: Precision, device: str = "cpu", attention: Attention = "blocked"
+) -> nn.Module:
+    """Convert ``module`` in place to ``precision`` and return it.
+
+    In bf16 on the CPU, ``attention="blocked"`` switches its transformers models to
+    ``pipeline.attention``; ``"fused"`` keeps PyTorch's kernel (and so does every other case).
+    """
+    if attention not in ATTENTIONS:
+        raise ValueError(f"unknown attention {attention!r}; use one of {', '.join(ATTENTIONS)}")
     if precision == "fp32":
         return module
     if precision == "bf16":
-        return module.to(torch.bfloat16)
+        module.to(torch.bfloat16)
+        if attention == "blocked" and str(device).startswith("cpu"):
+            use_blocked_attention(module)
+        return module
     if precision != "int8":
         raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     if not str(device).startswith("cpu"):

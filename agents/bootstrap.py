@@ -78,11 +78,8 @@ def _check_device(device: str, precision: str) -> None:
 def _entity_stage(settings: Settings) -> EntityStageAdapter | None:
     if settings.entity_model == "off":
         return None
-    from transformers import AutoTokenizer
-
     from pipeline.entities import load_entity_tagger
     from pipeline.model_stages import EntityStageAdapter
-    from pipeline.ner_network import base_model_dir
 
     shipped = settings.entity_model == "shipped"
     try:
@@ -97,10 +94,7 @@ def _entity_stage(settings: Settings) -> EntityStageAdapter | None:
             f"cannot load the entity model {settings.entity_model!r}: {exc}. Set "
             "STANCEWIRE_ENTITY_MODEL to a model folder or name, or 'off'."
         ) from exc
-    tokenizer = AutoTokenizer.from_pretrained(base_model_dir(), local_files_only=True)
-    return EntityStageAdapter(
-        tagger, languages=SHIPPED_LANGUAGES if shipped else None, tokenizer=tokenizer
-    )
+    return EntityStageAdapter(tagger, languages=SHIPPED_LANGUAGES if shipped else None)
 
 
 def _stance_stage(settings: Settings) -> StanceStageAdapter | None:

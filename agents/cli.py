@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import faulthandler
+import gc
 import importlib
 import os
 import signal
@@ -142,6 +144,12 @@ def worker() -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     app = create_app(settings, build_enricher(settings))
+    # The models, tokenizers and libraries are loaded for good: freezing them keeps the
+    # garbage collector from walking their ~470,000 objects, a 0.2 s pause in the middle of
+    # a batch every few batches. Unfrozen at exit so that they are freed as usual.
+    gc.collect()
+    gc.freeze()
+    atexit.register(gc.unfreeze)
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
 
 

@@ -149,6 +149,9 @@ class EntityTagger:
         self._labeller = labeller
         self.model_name = labeller.model_name
         self.batch_size = batch_size
+        # Tokens run through the network, window context and [CLS]/[SEP] included,
+        # padding not: the figure the stance scorer also keeps, for the metrics.
+        self.tokens_seen = 0
 
     def tag_documents(
         self, documents: Sequence[Sequence[Sequence[str]]]
@@ -178,6 +181,7 @@ class EntityTagger:
                 )
         part_labels: dict[tuple[int, int], list[tuple[int, float]]] = {}
         sizes = [sum(part.length for part in window) for window in windows]
+        self.tokens_seen += sum(sizes) + 2 * len(windows)
         order = sorted(range(len(windows)), key=sizes.__getitem__)
         for first in range(0, len(order), self.batch_size):
             chosen = order[first : first + self.batch_size]

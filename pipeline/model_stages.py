@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipeline.cleaning import CleanArticle
 from pipeline.entities import ArticleText, EntityTagger
@@ -13,23 +13,13 @@ if TYPE_CHECKING:
     from pipeline.stance import StanceClassifier
 
 
-def _count_tokens(tokenizer: Any, texts: list[str]) -> int:
-    if tokenizer is None or not texts:
-        return 0
-    encoded = tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
-    return sum(len(ids) for ids in encoded)
-
-
 class EntityStageAdapter:
     """The entity tagger seen as an Enricher stage: clean articles in, entities out."""
 
-    def __init__(
-        self, tagger: EntityTagger, *, languages: frozenset[str] | None, tokenizer: Any = None
-    ) -> None:
+    def __init__(self, tagger: EntityTagger, *, languages: frozenset[str] | None) -> None:
         self.tagger = tagger
         self.model_name = tagger.model_name
         self.languages = languages
-        self.tokenizer = tokenizer  # only to count tokens for the metrics
         self.last_batch_tokens = 0
 
     def tag(self, articles: Sequence[CleanArticle]) -> list[list[Entity]]:
@@ -37,8 +27,10 @@ class EntityStageAdapter:
             ArticleText(text=a.text, sentences=list(a.sentences), lead_end=a.lead_end)
             for a in articles
         ]
-        self.last_batch_tokens = _count_tokens(self.tokenizer, [a.text for a in articles])
-        return self.tagger.tag_articles(texts)
+        before = self.tagger.tokens_seen
+        results = self.tagger.tag_articles(texts)
+        self.last_batch_tokens = self.tagger.tokens_seen - before
+        return results
 
 
 class StanceStageAdapter:

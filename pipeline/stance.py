@@ -175,6 +175,10 @@ def save_stance_model(network: StanceNetwork, out_dir: Path, settings: dict[str,
     (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
+# What the cross-encoder reads of a tokenised (target, passage) pair.
+PAIR_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
+
+
 class CrossEncoderScorer:
     """The project's cross-encoder: the backbone plus the trained upper layers and head."""
 
@@ -207,19 +211,22 @@ class CrossEncoderScorer:
         self.tokens_seen = 0  # real (unpadded) tokens run through the network, for metrics
 
     def logits(self, targets: Sequence[str], passages: Sequence[str]) -> torch.Tensor:
-        """Raw logits, batched in length order so padding stays small."""
-        order = sorted(range(len(targets)), key=lambda i: len(targets[i]) + len(passages[i]))
+        """Raw logits. The pairs are tokenised once, then batched in order of token count,
+        so a batch is padded only to the longest of similar lengths (sorting by characters
+        left a fifth of the positions as padding)."""
+        encoded = self.tokenizer(
+            list(targets), list(passages), truncation="longest_first", max_length=self.max_length
+        )
+        rows = [
+            {name: encoded[name][index] for name in PAIR_INPUTS} for index in range(len(targets))
+        ]
+        order = sorted(range(len(rows)), key=lambda index: len(rows[index]["input_ids"]))
         result = torch.zeros(len(targets), len(LABELS))
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 chunk = order[start : start + self.batch_size]
-                batch = self.tokenizer(
-                    [targets[i] for i in chunk],
-                    [passages[i] for i in chunk],
-                    truncation="longest_first",
-                    max_length=self.max_length,
-                    padding=True,
-                    return_tensors="pt",
+                batch = self.tokenizer.pad(
+                    [rows[index] for index in chunk], return_tensors="pt"
                 ).to(self.device)
                 self.tokens_seen += int(batch["attention_mask"].sum())
                 output = self.network(

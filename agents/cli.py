@@ -372,7 +372,7 @@ _pass_through(
     "pipeline.ner_training",
     "eval",
     "Entity-level P/R/F1 on a CoNLL-2003 file: --data FILE [--model M] [--json] "
-    "[--predictions OUT] [--precision P].",
+    "[--predictions OUT] [--precision P] [--attention blocked|fused].",
 )
 _pass_through(
     evaluate,
@@ -381,7 +381,8 @@ _pass_through(
     "eval",
     "Stance scores on FNC-1/ARC, SemEval-2016 or P-Stance in their own formats: "
     "--format fnc1 --stances CSV --bodies CSV | --format semeval2016 --data DIR --split val | "
-    "--format pstance --data CSV; [--json] [--predictions OUT] [--precision P].",
+    "--format pstance --data CSV; [--json] [--predictions OUT] [--precision P] "
+    "[--attention blocked|fused].",
 )
 _pass_through(
     train,
@@ -467,6 +468,13 @@ def evaluate_boilerplate_lines(data_dir: Path, limit: int | None, seed: int, as_
     "--naive-limit", default=40, show_default=True, help="articles for the slow naive baseline"
 )
 @click.option(
+    "--rounds",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="runs of stancewire and of its fused-attention twin, taking turns (median reported)",
+)
+@click.option(
     "--json",
     "json_out",
     type=click.Path(path_type=Path),
@@ -480,12 +488,14 @@ def evaluate_boilerplate_lines(data_dir: Path, limit: int | None, seed: int, as_
     default=Path("bench.png"),
     show_default=True,
 )
-def bench(data_dir: Path, limit: int, naive_limit: int, json_out: Path, plot_out: Path) -> None:
+def bench(
+    data_dir: Path, limit: int, naive_limit: int, rounds: int, json_out: Path, plot_out: Path
+) -> None:
     """Throughput and latency of stancewire against the transport ceiling, the naive
     baseline and the arithmetic bound, through a real broker and real workers."""
     from agents.bench import plot, run_bench
 
-    result = run_bench(data_dir, limit=limit, naive_limit=naive_limit)
+    result = run_bench(data_dir, limit=limit, naive_limit=naive_limit, rounds=rounds)
     json_out.write_bytes(orjson.dumps(result, option=JSON_PRETTY))
     plot(result, plot_out)
     for name in ("passthrough", "naive", "stancewire", "bound"):

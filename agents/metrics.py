@@ -73,7 +73,7 @@ class Metrics:
         )
         self.model_cpu = Counter(
             "stancewire_model_cpu_seconds",
-            "Process CPU time spent in model calls",
+            "CPU time of model calls (the calling thread and the models' own threads)",
             ["model"],
             registry=r,
         )

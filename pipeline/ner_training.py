@@ -30,7 +30,13 @@ from pipeline.ner_network import (
     save_network,
     word_shape,
 )
-from pipeline.precision import PRECISIONS, Precision
+from pipeline.precision import (
+    ATTENTIONS,
+    PRECISIONS,
+    Attention,
+    Precision,
+    attention_used,
+)
 
 MODEL_NAME = "stancewire-ner-minilm-1"
 # A shape seen fewer times than this in training is read as unknown; rare shapes would
@@ -168,6 +174,7 @@ def evaluate_ner(
     *,
     batch_size: int = 16,
     precision: Precision = "fp32",
+    attention: Attention = "blocked",
 ) -> dict[str, Any]:
     """Score a model on a CoNLL-2003-format file, entity by entity as conlleval does.
 
@@ -176,10 +183,13 @@ def evaluate_ner(
     ``token gold predicted`` lines there, a blank line between sentences, for every sentence.
     """
     documents = read_conll(data_file)
-    tagger = load_entity_tagger(model, batch_size=batch_size, precision=precision)
+    tagger = load_entity_tagger(
+        model, batch_size=batch_size, precision=precision, attention=attention
+    )
     figures = _score_documents(tagger, documents, predictions)
     figures["model_name"] = tagger.model_name
     figures["precision_mode"] = precision
+    figures["attention"] = attention_used(precision, "cpu", attention)
     figures["data"] = str(data_file)
     return figures
 
@@ -254,6 +264,9 @@ def main(arguments: Sequence[str] | None = None) -> int:
     evaluate.add_argument(
         "--precision", choices=PRECISIONS, default="bf16", help="as the worker runs it"
     )
+    evaluate.add_argument(
+        "--attention", choices=ATTENTIONS, default="blocked", help="as the worker runs it"
+    )
     options = parser.parse_args(arguments)
     if options.command == "train":
         result = train_ner(
@@ -270,7 +283,11 @@ def main(arguments: Sequence[str] | None = None) -> int:
         return 0
     torch.set_num_threads(2)
     figures = evaluate_ner(
-        options.data, options.model, options.predictions, precision=options.precision
+        options.data,
+        options.model,
+        options.predictions,
+        precision=options.precision,
+        attention=options.attention,
     )
     print(json.dumps(figures) if options.json else format_figures(figures))
     return 0

@@ -17,7 +17,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from pipeline.precision import PRECISIONS, Precision
+from pipeline.precision import (
+    ATTENTIONS,
+    PRECISIONS,
+    Attention,
+    Precision,
+    attention_used,
+)
 from pipeline.stance import (
     CrossEncoderScorer,
     StanceModelError,
@@ -464,6 +470,7 @@ def evaluate_stance(
     predictions: Path | None = None,
     backend: str = "crossencoder",
     precision: Precision = "fp32",
+    attention: Attention = "blocked",
 ) -> dict[str, Any]:
     """Score a model on one data set in its own format; optionally write per-row predictions."""
     if format == "fnc1":
@@ -481,7 +488,10 @@ def evaluate_stance(
     else:
         raise StanceDataError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
     classifier = load_stance_classifier(
-        model, backend="nli" if backend == "nli" else "crossencoder", precision=precision
+        model,
+        backend="nli" if backend == "nli" else "crossencoder",
+        precision=precision,
+        attention=attention,
     )
     scorer = classifier.scorer
     probabilities = scorer.score_pairs(
@@ -499,7 +509,11 @@ def evaluate_stance(
             )
     scores: dict[str, Any] = dict(score_predictions(format, gold, predicted))
     scores.update(
-        format=format, examples=len(examples), model=classifier.model_name, precision=precision
+        format=format,
+        examples=len(examples),
+        model=classifier.model_name,
+        precision=precision,
+        attention=attention_used(precision, "cpu", attention),
     )
     return scores
 
@@ -579,6 +593,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--precision", choices=PRECISIONS, default="bf16", help="as the worker runs it"
     )
+    evaluate.add_argument(
+        "--attention", choices=ATTENTIONS, default="blocked", help="as the worker runs it"
+    )
     return parser
 
 
@@ -616,6 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 predictions=arguments.predictions,
                 backend=arguments.backend,
                 precision=arguments.precision,
+                attention=arguments.attention,
             )
     except (StanceDataError, StanceModelError) as error:
         print(f"error: {error}", file=sys.stderr)

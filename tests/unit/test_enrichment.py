@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from collections.abc import Sequence
 
 import orjson
 
 from pipeline.cleaning import CleanArticle
-from pipeline.enrichment import Enricher, Received
+from pipeline.enrichment import Enricher, Received, stage_cpu_seconds
 from schemas import DeadLetter, EnrichedEvent, Entity, EntityType, Mention, Stage
 
 
@@ -122,3 +125,27 @@ def test_models_read_whole_sentences_up_to_the_limit_and_a_note_says_so() -> Non
     read = int(note.split()[4])
     assert read <= 300 and event.text[:read].endswith("Gdansk.")
     assert len(event.text) > 2000  # the event keeps the whole text
+
+
+def test_a_model_stages_cpu_time_leaves_out_the_other_threads() -> None:
+    # The worker's event loop keeps consuming and publishing on its own thread while the
+    # models run; its CPU time must not be counted as the models'.
+    data = b"x" * 4_000_000
+    stop = threading.Event()
+
+    def busy() -> None:
+        while not stop.is_set():
+            hashlib.sha256(data).digest()  # releases the GIL, as Kafka I/O and torch do
+
+    other = threading.Thread(target=busy)
+    other.start()
+    try:
+        stage_started, process_started = stage_cpu_seconds(), time.process_time()
+        time.sleep(0.4)
+        stage = stage_cpu_seconds() - stage_started
+        process = time.process_time() - process_started
+    finally:
+        stop.set()
+        other.join()
+    assert process > 0.2  # the other thread did run
+    assert stage < 0.1

@@ -355,10 +355,14 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int, rounds: int = 3) 
                 [python, "-m", "agents.bench_apps", "passthrough"], count=len(articles)
             )
             fused_env = {"STANCEWIRE_MODEL_ATTENTION": "fused"}
-            fulls, fuseds = [], []
-            for _ in range(rounds):
-                fulls.append(bench.measure(worker, count=len(articles)))
-                fuseds.append(bench.measure(worker, count=len(articles), extra_env=fused_env))
+            fulls: list[Run] = []
+            fuseds: list[Run] = []
+            for round_number in range(rounds):
+                # Turn about, ABBA..., so a trend over the run (the broker warming up)
+                # favours neither.
+                twins: list[tuple[list[Run], dict[str, str]]] = [(fulls, {}), (fuseds, fused_env)]
+                for runs, extra_env in twins[:: 1 if round_number % 2 == 0 else -1]:
+                    runs.append(bench.measure(worker, count=len(articles), extra_env=extra_env))
             full, fused = median_run(fulls), median_run(fuseds)
             no_metrics = bench.measure(
                 worker, count=len(articles), extra_env={"STANCEWIRE_METRICS_ENABLED": "false"}

@@ -146,7 +146,8 @@ def worker() -> None:
     app = create_app(settings, build_enricher(settings))
     # The models, tokenizers and libraries are loaded for good: freezing them keeps the
     # garbage collector from walking their ~470,000 objects, a 0.2 s pause in the middle of
-    # a batch every few batches. Unfrozen at exit so that they are freed as usual.
+    # a batch every few batches. Unfrozen at exit, where the final collection runs their
+    # finalisers (frozen, triton's bindings report leaks as the interpreter ends).
     gc.collect()
     gc.freeze()
     atexit.register(gc.unfreeze)

@@ -42,42 +42,43 @@ def blocked_attention(
     batch, heads, length, size = query.shape
     keys = key.shape[2]
     scale = scaling if scaling is not None else size**-0.5
-    bias = _bias(attention_mask, batch, heads, keys, query.dtype)
+    bias = _bias(attention_mask, keys, query.dtype)
     queries = query.reshape(batch * heads, length, size)
     keys_t = key.reshape(batch * heads, keys, size).transpose(1, 2)
-    values = value.reshape(batch * heads, keys, size)
-    output = query.new_empty(batch, length, heads, size)
+    values = value.reshape(batch * heads, keys, value.shape[3])
+    output = query.new_empty(batch, length, heads, value.shape[3])
     step = max(1, BLOCK_SCORES // (heads * length * keys))
     for first in range(0, batch, step):
-        rows = slice(first * heads, (first + step) * heads)
+        last = min(first + step, batch)
+        rows = slice(first * heads, last * heads)
+        # The block's mask, one copy per head: (sequences x heads, queries or 1, keys).
+        block_bias = bias if bias.shape[0] == 1 else bias[first:last]
+        block_bias = block_bias.expand(last - first, heads, *bias.shape[2:]).reshape(
+            (last - first) * heads, *bias.shape[2:]
+        )
         # One product gives the scaled scores plus the mask; softmax reduces in fp32
         # whatever its input type, so only the scores and the weights are rounded to bf16.
-        scores = torch.baddbmm(
-            bias if bias.shape[0] == 1 else bias[rows], queries[rows], keys_t[rows], alpha=scale
-        )
+        scores = torch.baddbmm(block_bias, queries[rows], keys_t[rows], alpha=scale)
         weights = torch.softmax(scores, dim=-1)
         block = torch.bmm(weights, values[rows])
-        output[first : first + step] = block.view(-1, heads, length, size).transpose(1, 2)
+        output[first:last] = block.view(last - first, heads, length, -1).transpose(1, 2)
     return output, None
 
 
-def _bias(
-    mask: torch.Tensor | None, batch: int, heads: int, keys: int, dtype: torch.dtype
-) -> torch.Tensor:
-    """The mask as an additive bias of shape (batch x heads or 1, queries or 1, keys)."""
+def _bias(mask: torch.Tensor | None, keys: int, dtype: torch.dtype) -> torch.Tensor:
+    """The mask as an additive bias of shape (batch or 1, 1, queries or 1, keys)."""
+    lowest = torch.finfo(dtype).min  # not -inf: a fully masked row stays finite
     if mask is None:
-        return torch.zeros(1, 1, keys, dtype=dtype)
+        return torch.zeros(1, 1, 1, keys, dtype=dtype)
     if mask.dtype == torch.bool:
-        # The lowest finite value, not -inf: a fully masked row stays finite.
-        mask = torch.zeros(mask.shape, dtype=dtype).masked_fill_(~mask, torch.finfo(dtype).min)
-    mask = mask.to(dtype)
-    rows = mask.shape[-2]
-    return mask.expand(batch, heads, rows, keys).reshape(batch * heads, rows, keys)
+        return torch.zeros(mask.shape, dtype=dtype).masked_fill_(~mask, lowest)
+    # An fp32 mask's lowest value is beyond bf16's range and would become -inf.
+    return mask.to(dtype).clamp_(min=lowest)
 
 
 def use_blocked_attention(module: nn.Module) -> int:
-    """Switch every transformers model inside ``module`` to blocked attention; returns how
-    many were switched (models without ``AttentionInterface`` support keep their own)."""
+    """Switch the plain encoders inside ``module`` (see ``_plain_encoder``) to blocked
+    attention; returns how many were switched. Other models keep their own attention."""
     from transformers import AttentionInterface, PreTrainedModel
     from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
@@ -85,7 +86,22 @@ def use_blocked_attention(module: nn.Module) -> int:
     AttentionMaskInterface.register(NAME, sdpa_mask)  # boolean masks, as for sdpa
     switched = 0
     for model in module.modules():
-        if isinstance(model, PreTrainedModel) and model._supports_attention_backend:
+        if isinstance(model, PreTrainedModel) and _plain_encoder(model):
             model.set_attn_implementation(NAME)
             switched += 1
     return switched
+
+
+def _plain_encoder(model: Any) -> bool:
+    """Bidirectional self-attention with as many key heads as query heads and no extra
+    position bias: what ``blocked_attention`` computes. Decoders, encoder-decoders and
+    grouped-query models keep PyTorch's attention."""
+    config = model.config
+    heads = getattr(config, "num_attention_heads", None)
+    return bool(
+        model._supports_attention_backend
+        and not getattr(config, "is_decoder", False)
+        and not getattr(config, "is_encoder_decoder", False)
+        and getattr(config, "num_key_value_heads", heads) == heads
+        and getattr(config, "position_embedding_type", "absolute") == "absolute"
+    )

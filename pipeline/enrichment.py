@@ -210,7 +210,7 @@ class Enricher:
             healthy.append(item)
         if not healthy:
             return
-        started, cpu_started = time.perf_counter(), stage_cpu_seconds()
+        started, clock = time.perf_counter(), StageClock()
         try:
             results = run(healthy)
         except Exception:
@@ -224,7 +224,7 @@ class Enricher:
             return
         elapsed = time.perf_counter() - started
         if self.on_model_batch is not None:
-            cpu = stage_cpu_seconds() - cpu_started
+            cpu = clock.seconds()
             self.on_model_batch(
                 model.model_name, len(healthy), elapsed, cpu, model.last_batch_tokens
             )
@@ -271,23 +271,40 @@ class Enricher:
         )
 
 
-def stage_cpu_seconds() -> float:
-    """CPU seconds of this process, less those of its other Python threads.
+class StageClock:
+    """CPU seconds spent since it was made by the calling thread and by native threads.
 
-    What remains is the calling thread's and that of the native threads the model libraries
-    run their work on (torch's intra-op pool), so a model stage's CPU time no longer
-    includes what the worker's event loop does meanwhile (consuming, publishing, metrics).
+    That is the process's CPU time less that of its other Python threads: a model stage's
+    time includes the threads torch computes on, not whatever else the process's Python
+    threads (a worker's event loop, say) do meanwhile. Per-thread times come from Linux's
+    ``/proc/self/task/*/schedstat`` (nanoseconds); elsewhere the clock counts the whole
+    process. A thread that ends before ``seconds`` is read leaves its time counted.
     """
-    others = 0.0
-    current = threading.get_ident()
+
+    def __init__(self) -> None:
+        self._process = time.process_time()
+        self._others = _other_threads_cpu()
+
+    def seconds(self) -> float:
+        others = _other_threads_cpu()
+        elsewhere = sum(spent - self._others.get(tid, 0.0) for tid, spent in others.items())
+        return time.process_time() - self._process - elsewhere
+
+
+def _other_threads_cpu() -> dict[int, float]:
+    """CPU seconds of each of this process's other live Python threads, by native id."""
+    current = threading.get_native_id()
+    spent = {}
     for thread in threading.enumerate():
-        if thread.ident is None or thread.ident == current:
+        native = thread.native_id
+        if native is None or native == current:
             continue
         try:
-            others += time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
-        except (OSError, ValueError):  # the thread ended in between: its time left with it
+            with open(f"/proc/self/task/{native}/schedstat", "rb") as stats:
+                spent[native] = int(stats.read().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):  # ended, or no such file on this system
             continue
-    return time.process_time() - others
+    return spent
 
 
 def _model_view(item: _Work) -> CleanArticle:

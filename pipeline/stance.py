@@ -214,6 +214,8 @@ class CrossEncoderScorer:
         """Raw logits. The pairs are tokenised once, then batched in order of token count,
         so a batch is padded only to the longest of similar lengths (sorting by characters
         left a fifth of the positions as padding)."""
+        if not targets:
+            return torch.zeros(0, len(LABELS))
         encoded = self.tokenizer(
             list(targets), list(passages), truncation="longest_first", max_length=self.max_length
         )

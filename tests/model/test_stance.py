@@ -9,6 +9,7 @@ import torch
 
 from pipeline.stance import (
     SHIPPED_MODEL_DIR,
+    CrossEncoderScorer,
     StanceClassifier,
     StanceInput,
     StanceModelError,
@@ -181,6 +182,17 @@ def test_probabilities_come_calibrated_from_the_shipped_settings(
     probabilities = classifier.scorer.score_pairs(["NATO accession"], [ACCESSION])
     assert probabilities.shape == (1, 4)
     assert float(probabilities.sum()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_pairs_batched_by_length_get_the_logits_they_get_alone() -> None:
+    scorer = load_stance_classifier(batch_size=3).scorer
+    assert isinstance(scorer, CrossEncoderScorer)
+    targets = ["NATO accession", "Pavel Orlik", "Vienna", "Sweden", "the forum"] * 2
+    passages = [ACCESSION[: 40 + 23 * index] for index in range(len(targets))][::-1]
+    batched = scorer.logits(targets, passages)
+    alone = torch.cat([scorer.logits([t], [p]) for t, p in zip(targets, passages, strict=True)])
+    assert torch.allclose(batched, alone, atol=1e-4)
+    assert scorer.logits([], []).shape == (0, 4)
 
 
 def test_holder_needs_a_reporting_verb_next_to_a_person_or_organisation() -> None:

@@ -110,3 +110,34 @@ def test_fused_attention_keeps_pytorchs_kernel_in_bf16() -> None:
     assert fused.config._attn_implementation == "sdpa"
     with pytest.raises(ValueError, match="unknown attention"):
         apply_precision(BertModel(config), "bf16", attention="flash")  # type: ignore[arg-type]
+
+
+def test_a_mask_per_query_and_an_fp32_mask_on_bf16_inputs_are_honoured() -> None:
+    query, key, value = _inputs(torch.float32)
+    generator = torch.Generator().manual_seed(5)
+    allowed = torch.rand(5, 1, 9, 9, generator=generator) > 0.4
+    allowed[..., 0] = True  # every query sees at least one key
+    expected = _reference(query, key, value, allowed)
+    got, _ = blocked_attention(nn.Identity().eval(), query, key, value, allowed)
+    assert torch.allclose(got, expected, atol=1e-5)
+    lowest = torch.finfo(torch.float32).min
+    additive = torch.zeros(5, 1, 1, 9).masked_fill(~allowed[:, :, :1, :], lowest)
+    additive[0] = lowest  # the first sequence sees nothing at all
+    bf16 = [tensor.bfloat16() for tensor in (query, key, value)]
+    got_bf16, _ = blocked_attention(nn.Identity().eval(), *bf16, additive)
+    assert torch.isfinite(got_bf16.float()).all()
+
+
+def test_decoders_keep_their_own_attention() -> None:
+    config = BertConfig(
+        vocab_size=50,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        intermediate_size=64,
+        is_decoder=True,
+        attn_implementation="sdpa",
+    )
+    decoder = BertModel(config)
+    assert use_blocked_attention(decoder) == 0
+    assert decoder.config._attn_implementation == "sdpa"

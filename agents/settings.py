@@ -114,8 +114,8 @@ class Settings(BaseSettings):
     )
     model_attention: Literal["blocked", "fused"] = Field(
         default="blocked",
-        description="bf16 attention on the CPU: 'blocked' (fp32 softmax, faster here) or "
-        "'fused' (PyTorch's kernel)",
+        description="bf16 attention on the CPU: 'blocked' (batched products, a few sequences "
+        "at a time; faster here) or 'fused' (PyTorch's kernel)",
     )
     torch_threads: int = Field(
         default=0, ge=0, description="threads for model inference (0: one per core)"

@@ -1,8 +1,8 @@
 """Model precision for inference: fp32, bf16, or int8 dynamic quantisation (CPU only).
 
 The encoders spend most of their time in linear layers. bf16 (the worker's default) runs
-them on the CPU's bf16 matrix units at the same dev-set scores, with attention in blocks
-and its softmax in fp32 (``pipeline.attention``); int8 quantises their
+them on the CPU's bf16 matrix units at the same dev-set scores, with attention as batched
+bf16 products a few sequences at a time (``pipeline.attention``); int8 quantises their
 weights and quantises activations on the fly for the VNNI instructions, at some cost in
 accuracy (both in the README's model card). The CRF stays in fp32 either way.
 """

@@ -174,3 +174,19 @@ def test_any_token_classification_folder_can_replace_the_shipped_model(tmp_path:
         assert entity.type in {EntityType.PER, EntityType.ORG, EntityType.LOC}
         for mention in entity.mentions:
             assert article.text[mention.start : mention.end] == mention.text
+
+
+def test_tokens_seen_counts_each_window_and_its_special_tokens(tagger: EntityTagger) -> None:
+    from transformers import AutoTokenizer
+
+    from pipeline.entities import split_words
+    from pipeline.ner_network import base_model_dir
+
+    short = make_article("Lavrov meets Rubio in Budapest", "Talks on Ukraine go on.", [])
+    words = [short.text[start:end] for sentence in split_words(short) for start, end in sentence]
+    tokenizer = AutoTokenizer.from_pretrained(base_model_dir(), local_files_only=True)
+    pieces = tokenizer(words, is_split_into_words=True, add_special_tokens=False)["input_ids"]
+    before = tagger.tokens_seen
+    tagger.tag_articles([short])
+    # One window: every word piece, plus [CLS] and [SEP]; no padding.
+    assert tagger.tokens_seen - before == len(pieces) + 2

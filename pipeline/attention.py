@@ -92,6 +92,16 @@ def use_blocked_attention(module: nn.Module) -> int:
     return switched
 
 
+def attention_of(module: nn.Module) -> str:
+    """``"blocked"`` if a model inside ``module`` runs blocked attention, else ``"fused"``."""
+    from transformers import PreTrainedModel
+
+    for model in module.modules():
+        if isinstance(model, PreTrainedModel) and model.config._attn_implementation == NAME:
+            return "blocked"
+    return "fused"
+
+
 def _plain_encoder(model: Any) -> bool:
     """Bidirectional self-attention with as many key heads as query heads and no extra
     position bias: what ``blocked_attention`` computes. Decoders, encoder-decoders and

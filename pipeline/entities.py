@@ -47,6 +47,9 @@ class _WordLabeller(Protocol):
     @property
     def model_name(self) -> str: ...
 
+    @property
+    def network(self) -> torch.nn.Module: ...
+
     def encode(self, sentences: Sequence[Sequence[str]]) -> list[list[EncodedSentence]]: ...
 
     def label(
@@ -62,7 +65,7 @@ class _ShippedLabeller:
         self.labels = LABELS
         self.model_name = bundle.model_name
         self.device = torch.device(device)
-        bundle.network.to(self.device)
+        self.network: torch.nn.Module = bundle.network.to(self.device)
 
     def encode(self, sentences: Sequence[Sequence[str]]) -> list[list[EncodedSentence]]:
         return encode_sentences(self.bundle.tokenizer, sentences, self.bundle.shape_ids)
@@ -93,6 +96,7 @@ class _HuggingFaceLabeller:
         self.model = AutoModelForTokenClassification.from_pretrained(name)
         self.device = torch.device(device)
         self.model.to(self.device).eval()
+        self.network: torch.nn.Module = self.model
         id2label = self.model.config.id2label
         self.labels = tuple(_iob2_label(str(id2label[index])) for index in range(len(id2label)))
         # A CRF with all scores zero is plain constrained Viterbi over the softmax output.
@@ -148,6 +152,7 @@ class EntityTagger:
     def __init__(self, labeller: _WordLabeller, batch_size: int) -> None:
         self._labeller = labeller
         self.model_name = labeller.model_name
+        self.network = labeller.network  # the torch module, for inspection
         self.batch_size = batch_size
         # Tokens run through the network, window context and [CLS]/[SEP] included,
         # padding not: the figure the stance scorer also keeps, for the metrics.

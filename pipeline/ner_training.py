@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from pipeline.attention import attention_of
 from pipeline.conll import Document, read_conll, score_spans, write_predictions
 from pipeline.entities import load_entity_tagger, tagger_from_bundle
 from pipeline.ner_network import (
@@ -30,13 +31,7 @@ from pipeline.ner_network import (
     save_network,
     word_shape,
 )
-from pipeline.precision import (
-    ATTENTIONS,
-    PRECISIONS,
-    Attention,
-    Precision,
-    attention_used,
-)
+from pipeline.precision import ATTENTIONS, PRECISIONS, Attention, Precision
 
 MODEL_NAME = "stancewire-ner-minilm-1"
 # A shape seen fewer times than this in training is read as unknown; rare shapes would
@@ -189,7 +184,7 @@ def evaluate_ner(
     figures = _score_documents(tagger, documents, predictions)
     figures["model_name"] = tagger.model_name
     figures["precision_mode"] = precision
-    figures["attention"] = attention_used(precision, "cpu", attention)
+    figures["attention"] = attention_of(tagger.network)
     figures["data"] = str(data_file)
     return figures
 

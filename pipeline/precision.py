@@ -23,12 +23,6 @@ Attention = Literal["blocked", "fused"]
 ATTENTIONS: tuple[Attention, ...] = ("blocked", "fused")
 
 
-def attention_used(precision: Precision, device: str, attention: Attention) -> Attention:
-    """The attention a model converted by ``apply_precision`` really runs."""
-    blocked = attention == "blocked" and precision == "bf16" and str(device).startswith("cpu")
-    return "blocked" if blocked else "fused"
-
-
 def apply_precision(
     module: nn.Module, precision: Precision, device: str = "cpu", attention: Attention = "blocked"
 ) -> nn.Module:
@@ -43,7 +37,7 @@ def apply_precision(
         return module
     if precision == "bf16":
         module.to(torch.bfloat16)
-        if attention_used(precision, device, attention) == "blocked":
+        if attention == "blocked" and str(device).startswith("cpu"):
             use_blocked_attention(module)
         return module
     if precision != "int8":

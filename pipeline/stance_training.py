@@ -17,13 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from pipeline.precision import (
-    ATTENTIONS,
-    PRECISIONS,
-    Attention,
-    Precision,
-    attention_used,
-)
+from pipeline.attention import attention_of
+from pipeline.precision import ATTENTIONS, PRECISIONS, Attention, Precision
 from pipeline.stance import (
     CrossEncoderScorer,
     StanceModelError,
@@ -494,6 +489,7 @@ def evaluate_stance(
         attention=attention,
     )
     scorer = classifier.scorer
+    network = getattr(scorer, "network", None)  # both scorers have one; others may not
     probabilities = scorer.score_pairs(
         [ex.target for ex in examples], [ex.passage for ex in examples]
     )
@@ -513,7 +509,7 @@ def evaluate_stance(
         examples=len(examples),
         model=classifier.model_name,
         precision=precision,
-        attention=attention_used(precision, "cpu", attention),
+        attention=attention_of(network) if network is not None else "fused",
     )
     return scores
 

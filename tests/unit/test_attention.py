@@ -9,7 +9,7 @@ from torch import nn
 from transformers import BertConfig, BertModel
 
 from pipeline import attention
-from pipeline.attention import blocked_attention, use_blocked_attention
+from pipeline.attention import attention_of, blocked_attention, use_blocked_attention
 from pipeline.precision import apply_precision
 
 
@@ -78,6 +78,7 @@ def test_a_bert_switched_to_blocked_attention_gives_the_same_hidden_states() -> 
         expected = model(input_ids=ids, attention_mask=mask).last_hidden_state
         assert use_blocked_attention(nn.Sequential(model)) == 1
         assert model.config._attn_implementation == attention.NAME
+        assert attention_of(model) == "blocked"
         got = model(input_ids=ids, attention_mask=mask).last_hidden_state
     real = mask.bool()
     assert torch.allclose(got[real], expected[real], atol=1e-5)
@@ -141,3 +142,4 @@ def test_decoders_keep_their_own_attention() -> None:
     decoder = BertModel(config)
     assert use_blocked_attention(decoder) == 0
     assert decoder.config._attn_implementation == "sdpa"
+    assert attention_of(decoder) == "fused"

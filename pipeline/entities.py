@@ -247,17 +247,15 @@ def load_entity_tagger(
     location = SHIPPED_MODEL_DIR if model is None else model
     labeller: _WordLabeller
     if is_network_dir(Path(location)):
-        shipped = _ShippedLabeller(load_network(Path(location)), device)
-        labeller, network = shipped, shipped.bundle.network
+        labeller = _ShippedLabeller(load_network(Path(location)), device)
     elif model is None:
         raise FileNotFoundError(
             f"no NER model in {SHIPPED_MODEL_DIR}; run 'stancewire train ner' to build it"
         )
     else:
-        hugging_face = _HuggingFaceLabeller(str(model), device)
-        labeller, network = hugging_face, hugging_face.model
-    apply_precision(network, precision, device, attention)
-    crf = getattr(network, "crf", None)
+        labeller = _HuggingFaceLabeller(str(model), device)
+    apply_precision(labeller.network, precision, device, attention)
+    crf = getattr(labeller.network, "crf", None)
     if crf is not None:
         crf.float()  # Viterbi decoding sums many scores: it stays in fp32
     return EntityTagger(labeller, batch_size)

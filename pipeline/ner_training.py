@@ -31,7 +31,7 @@ from pipeline.ner_network import (
     save_network,
     word_shape,
 )
-from pipeline.precision import ATTENTIONS, PRECISIONS, Attention, Precision
+from pipeline.precision import Attention, Precision, add_arithmetic_arguments
 
 MODEL_NAME = "stancewire-ner-minilm-1"
 # A shape seen fewer times than this in training is read as unknown; rare shapes would
@@ -256,12 +256,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
     evaluate.add_argument("--model", default=None)
     evaluate.add_argument("--predictions", type=Path, default=None)
     evaluate.add_argument("--json", action="store_true")
-    evaluate.add_argument(
-        "--precision", choices=PRECISIONS, default="bf16", help="as the worker runs it"
-    )
-    evaluate.add_argument(
-        "--attention", choices=ATTENTIONS, default="blocked", help="as the worker runs it"
-    )
+    add_arithmetic_arguments(evaluate)
     options = parser.parse_args(arguments)
     if options.command == "train":
         result = train_ner(

@@ -9,6 +9,7 @@ accuracy (both in the README's model card). The CRF stays in fp32 either way.
 
 from __future__ import annotations
 
+import argparse
 import warnings
 from typing import Literal
 
@@ -21,6 +22,17 @@ Precision = Literal["fp32", "bf16", "int8"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16", "int8")
 Attention = Literal["blocked", "fused"]
 ATTENTIONS: tuple[Attention, ...] = ("blocked", "fused")
+
+
+def add_arithmetic_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--precision`` and ``--attention`` for a command that runs the models, defaulting to
+    the worker's arithmetic."""
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default="bf16", help="as the worker runs it"
+    )
+    parser.add_argument(
+        "--attention", choices=ATTENTIONS, default="blocked", help="as the worker runs it"
+    )
 
 
 def apply_precision(

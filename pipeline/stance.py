@@ -75,6 +75,9 @@ class StanceScorer(Protocol):
 
     name: str
 
+    @property
+    def network(self) -> nn.Module: ...
+
     def score_pairs(self, targets: Sequence[str], passages: Sequence[str]) -> torch.Tensor: ...
 
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from pipeline.attention import attention_of
-from pipeline.precision import ATTENTIONS, PRECISIONS, Attention, Precision
+from pipeline.precision import Attention, Precision, add_arithmetic_arguments
 from pipeline.stance import (
     CrossEncoderScorer,
     StanceModelError,
@@ -489,7 +489,6 @@ def evaluate_stance(
         attention=attention,
     )
     scorer = classifier.scorer
-    network = getattr(scorer, "network", None)  # both scorers have one; others may not
     probabilities = scorer.score_pairs(
         [ex.target for ex in examples], [ex.passage for ex in examples]
     )
@@ -509,7 +508,7 @@ def evaluate_stance(
         examples=len(examples),
         model=classifier.model_name,
         precision=precision,
-        attention=attention_of(network) if network is not None else "fused",
+        attention=attention_of(scorer.network),
     )
     return scores
 
@@ -586,12 +585,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--backend", choices=("crossencoder", "nli"), default="crossencoder")
     evaluate.add_argument("--predictions", type=Path)
     evaluate.add_argument("--json", action="store_true")
-    evaluate.add_argument(
-        "--precision", choices=PRECISIONS, default="bf16", help="as the worker runs it"
-    )
-    evaluate.add_argument(
-        "--attention", choices=ATTENTIONS, default="blocked", help="as the worker runs it"
-    )
+    add_arithmetic_arguments(evaluate)
     return parser
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -16,6 +18,19 @@ from pipeline.precision import apply_precision
 def _inputs(dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
     generator = torch.Generator().manual_seed(3)
     return tuple(torch.randn(5, 4, 9, 8, generator=generator).to(dtype) for _ in range(3))
+
+
+def _tiny_bert_config(layers: int = 1, **extra: Any) -> BertConfig:
+    """A BERT small enough to build in a test, on PyTorch's sdpa attention."""
+    return BertConfig(
+        vocab_size=50,
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        intermediate_size=64,
+        attn_implementation="sdpa",
+        **extra,
+    )
 
 
 def _reference(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: torch.Tensor):
@@ -63,14 +78,7 @@ def test_a_fully_masked_row_stays_finite_and_training_dropout_is_refused() -> No
 
 def test_a_bert_switched_to_blocked_attention_gives_the_same_hidden_states() -> None:
     torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=50,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        attn_implementation="sdpa",
-    )
+    config = _tiny_bert_config(layers=2)
     model = BertModel(config).eval()
     ids = torch.randint(1, 50, (3, 7))
     mask = torch.tensor([[1] * 7, [1] * 4 + [0] * 3, [1] * 2 + [0] * 5])
@@ -85,28 +93,14 @@ def test_a_bert_switched_to_blocked_attention_gives_the_same_hidden_states() -> 
 
 
 def test_bf16_on_the_cpu_uses_blocked_attention_and_fp32_keeps_the_default() -> None:
-    config = BertConfig(
-        vocab_size=50,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        intermediate_size=64,
-        attn_implementation="sdpa",
-    )
+    config = _tiny_bert_config()
     assert apply_precision(BertModel(config), "fp32").config._attn_implementation == "sdpa"
     bf16 = apply_precision(BertModel(config), "bf16")
     assert bf16.config._attn_implementation == attention.NAME
 
 
 def test_fused_attention_keeps_pytorchs_kernel_in_bf16() -> None:
-    config = BertConfig(
-        vocab_size=50,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        intermediate_size=64,
-        attn_implementation="sdpa",
-    )
+    config = _tiny_bert_config()
     fused = apply_precision(BertModel(config), "bf16", attention="fused")
     assert fused.config._attn_implementation == "sdpa"
     with pytest.raises(ValueError, match="unknown attention"):
@@ -130,15 +124,7 @@ def test_a_mask_per_query_and_an_fp32_mask_on_bf16_inputs_are_honoured() -> None
 
 
 def test_decoders_keep_their_own_attention() -> None:
-    config = BertConfig(
-        vocab_size=50,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        intermediate_size=64,
-        is_decoder=True,
-        attn_implementation="sdpa",
-    )
+    config = _tiny_bert_config(is_decoder=True)
     decoder = BertModel(config)
     assert use_blocked_attention(decoder) == 0
     assert decoder.config._attn_implementation == "sdpa"

@@ -405,7 +405,9 @@ def quiet_backbone_load() -> Iterator[None]:
 
 def _load_backbone() -> BertModel:
     with quiet_backbone_load():
-        return BertModel.from_pretrained(str(base_model_dir()), add_pooling_layer=False)
+        return BertModel.from_pretrained(
+            str(base_model_dir()), add_pooling_layer=False, dtype=torch.float32
+        )
 
 
 def build_network(shapes: Sequence[str], model_name: str) -> NetworkBundle:

@@ -153,6 +153,24 @@ class StanceNetwork(nn.Module):
         }
 
 
+# A hashtag's words run together ("#RidinWithBiden"); the uncased wordpiece tokenizer then
+# cuts them at arbitrary points. Letter-case changes and digits show where the words are.
+HASHTAG = re.compile(r"#(\w+)")
+HASHTAG_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def split_hashtags(text: str) -> str:
+    """``#RidinWithBiden2020`` -> ``#Ridin With Biden 2020``; other text is unchanged."""
+
+    def words(match: re.Match[str]) -> str:
+        pieces = HASHTAG_WORD.findall(match.group(1))
+        if len(pieces) < 2 or "".join(pieces) != match.group(1):
+            return match.group(0)
+        return "#" + " ".join(pieces)
+
+    return HASHTAG.sub(words, text)
+
+
 def load_backbone() -> tuple[Any, Any]:
     """The backbone encoder and its tokenizer, from the installed package, offline."""
     from transformers import AutoModel, AutoTokenizer
@@ -160,7 +178,8 @@ def load_backbone() -> tuple[Any, Any]:
     path = base_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     with quiet_backbone_load():
-        encoder = AutoModel.from_pretrained(path, local_files_only=True)
+        # fp32 whatever the checkpoint's dtype: training and the precision settings start there.
+        encoder = AutoModel.from_pretrained(path, local_files_only=True, dtype=torch.float32)
     return encoder, tokenizer
 
 
@@ -211,6 +230,8 @@ class CrossEncoderScorer:
         self.temperature = float(self.config.get("temperature", 1.0))
         self.unrelated_threshold = float(self.config.get("unrelated_threshold", 0.5))
         self.name = str(self.config.get("name", "stancewire-stance"))
+        # Models trained with split hashtags must read them split too.
+        self.split_hashtags = bool(self.config.get("split_hashtags", False))
         self.tokens_seen = 0  # real (unpadded) tokens run through the network, for metrics
 
     def logits(self, targets: Sequence[str], passages: Sequence[str]) -> torch.Tensor:
@@ -219,6 +240,8 @@ class CrossEncoderScorer:
         left a fifth of the positions as padding)."""
         if not targets:
             return torch.zeros(0, len(LABELS))
+        if self.split_hashtags:
+            passages = [split_hashtags(passage) for passage in passages]
         encoded = self.tokenizer(
             list(targets), list(passages), truncation="longest_first", max_length=self.max_length
         )

@@ -26,6 +26,7 @@ from pipeline.stance import (
     load_backbone,
     load_stance_classifier,
     save_stance_model,
+    split_hashtags,
 )
 from pipeline.stance_data import (
     AGAINST,
@@ -152,10 +153,12 @@ def example_weights(examples: Sequence[StanceExample]) -> list[float]:
     ]
 
 
-def _tokenize(tokenizer: Any, examples: Sequence[StanceExample]) -> list[dict[str, list[int]]]:
+def _tokenize(
+    tokenizer: Any, examples: Sequence[StanceExample], hashtags: bool = False
+) -> list[dict[str, list[int]]]:
     encoded = tokenizer(
         [example.target for example in examples],
-        [example.passage for example in examples],
+        [split_hashtags(ex.passage) if hashtags else ex.passage for ex in examples],
         truncation="longest_first",
         max_length=MAX_LENGTH,
     )
@@ -204,6 +207,90 @@ def _cache_lower(
             if number % 50 == 0:
                 log(f"cached {start + len(chunk)}/{len(order)} ({time.monotonic() - started:.0f}s)")
     return cache
+
+
+def _linear_schedule(optimizer: torch.optim.Optimizer, steps: int) -> Any:
+    """Linear warm-up over the first 5 % of the steps, then linear decay to zero."""
+    warmup = max(1, steps // 20)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / max(1, steps - warmup))),
+    )
+
+
+def adapt_to_passages(
+    network: StanceNetwork,
+    tokenizer: Any,
+    passages: Sequence[str],
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    device: str,
+    rng: random.Random,
+    log: Any,
+) -> None:
+    """Task-adaptive pre-training (Gururangan et al., 2020): masked-word prediction on the
+    training passages (tweets and news sentences) before the stance head is trained.
+
+    The backbone ships without its masked-word head, so a new one is trained beside the
+    encoder's layers; its output projection is the frozen word-embedding matrix, so the
+    embeddings stay the backbone's (the model ships without them). Of each passage's
+    tokens 15 % are chosen: 80 % of those become [MASK], 10 % a random token, 10 % stay.
+    The head is discarded afterwards.
+    """
+    encoder = network.encoder
+    hidden = int(encoder.config.hidden_size)
+    words = encoder.embeddings.word_embeddings.weight
+    transform = nn.Sequential(
+        nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden, eps=1e-12)
+    ).to(device)
+    bias = nn.Parameter(torch.zeros(words.shape[0], device=device))
+    encoded = tokenizer(list(passages), truncation=True, max_length=MAX_LENGTH)["input_ids"]
+    lengths = [len(ids) for ids in encoded]
+    trainable = [p for p in encoder.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": trainable, "lr": learning_rate},
+            {"params": [*transform.parameters(), bias], "lr": learning_rate * 10},
+        ],
+        weight_decay=0.01,
+    )
+    steps = epochs * math.ceil(len(encoded) / batch_size)
+    scheduler = _linear_schedule(optimizer, steps)
+    special = torch.tensor(sorted(set(tokenizer.all_special_ids)), device=device)
+    generator = torch.Generator(device=device).manual_seed(rng.randrange(2**31))
+    autocast = torch.autocast("cuda", torch.bfloat16, enabled=device.startswith("cuda"))
+    network.train()
+    for epoch in range(epochs):
+        total = 0.0
+        batches = _length_batches(range(len(encoded)), lengths, batch_size, rng)
+        for batch in batches:
+            ids = _pad([torch.tensor(encoded[i]) for i in batch]).to(device)
+            mask = (ids != tokenizer.pad_token_id).long()
+            chosen = (torch.rand(ids.shape, device=device, generator=generator) < 0.15) & (
+                ~torch.isin(ids, special)
+            )
+            if not chosen.any():
+                continue
+            draw = torch.rand(ids.shape, device=device, generator=generator)
+            noisy = ids.clone()
+            noisy[chosen & (draw < 0.8)] = tokenizer.mask_token_id
+            swap = chosen & (draw >= 0.8) & (draw < 0.9)
+            noisy[swap] = torch.randint(
+                words.shape[0], (int(swap.sum()),), device=device, generator=generator
+            )
+            with autocast:
+                states = encoder(input_ids=noisy, attention_mask=mask).last_hidden_state
+                predicted = transform(states[chosen]) @ words.t() + bias
+            loss = nn.functional.cross_entropy(predicted.float(), ids[chosen])
+            optimizer.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimizer.step()
+            scheduler.step()
+            total += float(loss.detach())
+        log(f"adaptation epoch {epoch + 1}/{epochs}, masked-word loss {total / len(batches):.3f}")
 
 
 def dev_logits(scorer: CrossEncoderScorer, examples: Sequence[StanceExample]) -> torch.Tensor:
@@ -278,6 +365,9 @@ def train_stance(
     threads: int | None = None,
     source_labels: bool = False,
     device: str | None = None,
+    hashtags: bool = False,
+    ema: float | None = None,
+    adapt_epochs: int = 0,
 ) -> dict[str, Any]:
     """Train on every data set under ``data_root``, calibrate on dev, write ``out_dir``.
 
@@ -288,7 +378,11 @@ def train_stance(
     training examples and ``dev_limit`` a seeded sample of each dev set, for smoke runs.
     ``source_labels`` computes each example's loss over the labels its data set can
     express only (P-Stance: favor/against), so a binary set is not taught "never neutral".
-    ``device`` defaults to CUDA when present.
+    ``device`` defaults to CUDA when present. ``hashtags`` splits the words of hashtags
+    (see ``split_hashtags``), in training and in every later use of the model.
+    ``ema`` keeps an exponential moving average of the trained weights with that decay and
+    ships the average. ``adapt_epochs`` first runs that many epochs of masked-word
+    prediction on the training passages (``adapt_to_passages``).
     """
     repeats = {"semeval2016": 2} if repeats is None else repeats
     keep = keep or {}
@@ -326,7 +420,21 @@ def train_stance(
             network.unfreeze(frozen_layers)
         log(f"starting from {init}, training from layer {network.frozen_layers}")
     network.to(device)
-    encoded = _tokenize(tokenizer, train)
+    if adapt_epochs:
+        if network.frozen_layers:
+            raise StanceDataError("adaptation trains every layer: use --frozen-layers 0")
+        adapt_to_passages(
+            network,
+            tokenizer,
+            sorted({split_hashtags(ex.passage) if hashtags else ex.passage for ex in train}),
+            epochs=adapt_epochs,
+            batch_size=128,
+            learning_rate=1e-4,
+            device=device,
+            rng=rng,
+            log=log,
+        )
+    encoded = _tokenize(tokenizer, train, hashtags)
     lengths = [len(row["input_ids"]) for row in encoded]
     log(f"tokens per epoch {sum(lengths)}")
     cache = _cache_lower(network, encoded, device, log)
@@ -350,11 +458,9 @@ def train_stance(
         index for index, example in enumerate(train) for _ in range(repeats.get(example.source, 1))
     ]
     steps = epochs * math.ceil(len(epoch_indices) / batch_size)
-    warmup = max(1, steps // 20)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / max(1, steps - warmup))),
-    )
+    scheduler = _linear_schedule(optimizer, steps)
+    tuned = [p for p in network.parameters() if p.requires_grad]
+    average = [p.detach().clone() for p in tuned] if ema else []
     step = 0
     for epoch in range(epochs):
         network.train()
@@ -373,17 +479,25 @@ def train_stance(
             optimizer.step()
             scheduler.step()
             step += 1
+            if ema:
+                # The usual warm-up of the decay, so early weights fade out quickly.
+                decay = min(ema, (1 + step) / (10 + step))
+                torch._foreach_lerp_(average, [p.detach() for p in tuned], 1.0 - decay)
             total += float(loss.detach())
             if number % 100 == 0:
                 mean = total / (number + 1)
                 log(f"epoch {epoch + 1} batch {number}/{len(batches)} loss {mean:.4f}")
         log(f"epoch {epoch + 1} done, mean loss {total / max(1, len(batches)):.4f}")
+    if ema:
+        with torch.no_grad():
+            torch._foreach_copy_(tuned, average)
 
     settings: dict[str, Any] = {
         "name": "stancewire-stance-minilm-l6",
         "max_length": MAX_LENGTH,
         "temperature": 1.0,
         "unrelated_threshold": 0.5,
+        "split_hashtags": hashtags,
         "training": {
             "epochs": epochs,
             "seed": seed,
@@ -399,6 +513,8 @@ def train_stance(
             "dev_limit": dev_limit,
             "source_labels": source_labels,
             "device": device,
+            "ema": ema,
+            "adapt_epochs": adapt_epochs,
         },
     }
     save_stance_model(network, out_dir, settings)
@@ -574,6 +690,21 @@ def _parser() -> argparse.ArgumentParser:
         help="loss over the labels each data set has only (P-Stance: favor/against)",
     )
     train.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if any)")
+    train.add_argument(
+        "--split-hashtags",
+        action="store_true",
+        help="read #RunTogetherWords as words, in training and whenever the model is used",
+    )
+    train.add_argument(
+        "--ema", type=float, default=None, metavar="DECAY", help="ship a moving average of weights"
+    )
+    train.add_argument(
+        "--adapt-epochs",
+        type=int,
+        default=0,
+        help="epochs of masked-word prediction on the training passages first (needs "
+        "--frozen-layers 0)",
+    )
     train.add_argument("--json", action="store_true")
     evaluate = commands.add_parser("eval", help="score a stance model on one data set")
     evaluate.add_argument("--format", choices=FORMATS, required=True)
@@ -611,6 +742,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 threads=arguments.threads,
                 source_labels=arguments.source_labels,
                 device=arguments.device,
+                hashtags=arguments.split_hashtags,
+                ema=arguments.ema,
+                adapt_epochs=arguments.adapt_epochs,
             )
         else:
             scores = evaluate_stance(

@@ -459,7 +459,7 @@ def train_stance(
     ]
     steps = epochs * math.ceil(len(epoch_indices) / batch_size)
     scheduler = _linear_schedule(optimizer, steps)
-    tuned = [p for p in network.parameters() if p.requires_grad]
+    tuned: list[torch.Tensor] = [p for p in network.parameters() if p.requires_grad]
     average = [p.detach().clone() for p in tuned] if ema else []
     step = 0
     for epoch in range(epochs):

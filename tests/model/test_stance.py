@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -193,6 +195,22 @@ def test_pairs_batched_by_length_get_the_logits_they_get_alone() -> None:
     alone = torch.cat([scorer.logits([t], [p]) for t, p in zip(targets, passages, strict=True)])
     assert torch.allclose(batched, alone, atol=1e-4)
     assert scorer.logits([], []).shape == (0, 4)
+
+
+def test_a_model_trained_on_split_hashtags_reads_them_split(tmp_path: Path) -> None:
+    shutil.copytree(SHIPPED_MODEL_DIR, tmp_path / "model")
+    config = json.loads((tmp_path / "model" / "stance.json").read_text())
+    (tmp_path / "model" / "stance.json").write_text(json.dumps({**config, "split_hashtags": True}))
+    plain = CrossEncoderScorer(SHIPPED_MODEL_DIR, "cpu", 8)
+    splitting = CrossEncoderScorer(tmp_path / "model", "cpu", 8)
+    tweet = "Out canvassing all day #NeverForgetTheVeterans"
+    assert torch.allclose(
+        splitting.logits(["veterans"], [tweet]),
+        plain.logits(["veterans"], ["Out canvassing all day #Never Forget The Veterans"]),
+    )
+    assert not torch.allclose(
+        splitting.logits(["veterans"], [tweet]), plain.logits(["veterans"], [tweet])
+    )
 
 
 def test_holder_needs_a_reporting_verb_next_to_a_person_or_organisation() -> None:

@@ -54,3 +54,24 @@ def test_training_with_source_labels_writes_a_calibrated_model(tmp_path: Path) -
     assert settings["temperature"] > 0
     assert (out / "weights.safetensors").stat().st_size > 0
     assert (out / "dev" / "pstance_val.csv").exists()
+
+
+def test_training_options_of_the_sweep_are_recorded_and_used(tmp_path: Path) -> None:
+    _write_pstance(tmp_path / "data" / "pstance")
+    out = tmp_path / "model"
+    arguments = ["train", "--data", str(tmp_path / "data"), "--out", str(out)]
+    arguments += ["--frozen-layers", "0", "--adapt-epochs", "1", "--split-hashtags"]
+    arguments += ["--ema", "0.9", "--device", "cpu", "--threads", "1"]
+    assert main(arguments) == 0
+    settings = json.loads((out / "stance.json").read_text())
+    assert settings["split_hashtags"] is True
+    assert settings["training"]["ema"] == 0.9
+    assert settings["training"]["adapt_epochs"] == 1
+    assert settings["dev"]["pstance"]["examples"] == len(TWEETS) * 2
+
+
+def test_adaptation_needs_every_layer_trainable(tmp_path: Path) -> None:
+    _write_pstance(tmp_path / "data" / "pstance")
+    arguments = ["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "m")]
+    arguments += ["--frozen-layers", "5", "--adapt-epochs", "1", "--device", "cpu"]
+    assert main(arguments) == 2

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from pipeline.precision import apply_precision
-from pipeline.stance import SHIPPED_MODEL_DIR, CrossEncoderScorer, StanceNetwork
+from pipeline.stance import SHIPPED_MODEL_DIR, CrossEncoderScorer, StanceNetwork, split_hashtags
 from pipeline.stance_data import read_pstance, score_predictions
 from pipeline.stance_training import predict_labels
 
@@ -61,6 +61,8 @@ def length_batches(
     scorer: CrossEncoderScorer, targets: list[str], passages: list[str], size: int
 ) -> tuple[list[Batch], list[int], int]:
     """Batches of pairs in order of token count, padded to their longest, and their order."""
+    if scorer.reads_split_hashtags:
+        passages = [split_hashtags(passage) for passage in passages]
     encoded = scorer.tokenizer(targets, passages, truncation="longest_first", max_length=128)
     order = sorted(range(len(targets)), key=lambda index: len(encoded["input_ids"][index]))
     batches: list[Batch] = []

@@ -155,6 +155,7 @@ class StanceNetwork(nn.Module):
 
 # A hashtag's words run together ("#RidinWithBiden"); the uncased wordpiece tokenizer then
 # cuts them at arbitrary points. Letter-case changes and digits show where the words are.
+# Any "#word" counts, a URL's "#fragment" too (harmless, and how the sweep's models ran).
 HASHTAG = re.compile(r"#(\w+)")
 HASHTAG_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
@@ -231,7 +232,7 @@ class CrossEncoderScorer:
         self.unrelated_threshold = float(self.config.get("unrelated_threshold", 0.5))
         self.name = str(self.config.get("name", "stancewire-stance"))
         # Models trained with split hashtags must read them split too.
-        self.split_hashtags = bool(self.config.get("split_hashtags", False))
+        self.reads_split_hashtags = bool(self.config.get("split_hashtags", False))
         self.tokens_seen = 0  # real (unpadded) tokens run through the network, for metrics
 
     def logits(self, targets: Sequence[str], passages: Sequence[str]) -> torch.Tensor:
@@ -240,7 +241,7 @@ class CrossEncoderScorer:
         left a fifth of the positions as padding)."""
         if not targets:
             return torch.zeros(0, len(LABELS))
-        if self.split_hashtags:
+        if self.reads_split_hashtags:
             passages = [split_hashtags(passage) for passage in passages]
         encoded = self.tokenizer(
             list(targets), list(passages), truncation="longest_first", max_length=self.max_length

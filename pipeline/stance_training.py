@@ -45,6 +45,9 @@ from pipeline.stance_data import (
 )
 
 MAX_LENGTH = 128
+# Masked-word adaptation (``--adapt-epochs``): batch size and learning rate of the layers.
+ADAPT_BATCH_SIZE = 128
+ADAPT_LEARNING_RATE = 1e-4
 FORMATS = ("fnc1", "semeval2016", "pstance")
 SOURCES = ("fnc1", "arc", "semeval2016", "pstance")
 # The shared labels each data set can express: P-Stance has no neutral tweets and SemEval
@@ -237,7 +240,8 @@ def adapt_to_passages(
     encoder's layers; its output projection is the frozen word-embedding matrix, so the
     embeddings stay the backbone's (the model ships without them). Of each passage's
     tokens 15 % are chosen: 80 % of those become [MASK], 10 % a random token, 10 % stay.
-    The head is discarded afterwards.
+    The head is discarded afterwards. (Gradients are clipped over the encoder alone and
+    weight decay applies to the head's bias too: that is how the sweep's runs were made.)
     """
     encoder = network.encoder
     hidden = int(encoder.config.hidden_size)
@@ -290,7 +294,8 @@ def adapt_to_passages(
             optimizer.step()
             scheduler.step()
             total += float(loss.detach())
-        log(f"adaptation epoch {epoch + 1}/{epochs}, masked-word loss {total / len(batches):.3f}")
+        mean = total / max(1, len(batches))
+        log(f"adaptation epoch {epoch + 1}/{epochs}, masked-word loss {mean:.3f}")
 
 
 def dev_logits(scorer: CrossEncoderScorer, examples: Sequence[StanceExample]) -> torch.Tensor:
@@ -386,6 +391,12 @@ def train_stance(
     """
     repeats = {"semeval2016": 2} if repeats is None else repeats
     keep = keep or {}
+    if ema is not None and not 0.0 < ema < 1.0:
+        raise StanceDataError(f"--ema must be between 0 and 1 (exclusive), not {ema}")
+    if adapt_epochs < 0:
+        raise StanceDataError(f"--adapt-epochs must be 0 or more, not {adapt_epochs}")
+    if adapt_epochs and (frozen_layers is None or frozen_layers > 0):
+        raise StanceDataError("adaptation trains every layer: use --frozen-layers 0")
     unknown = (set(repeats) | set(keep)) - set(SOURCES)
     if unknown:
         raise StanceDataError(f"unknown data set(s) {sorted(unknown)}; use {', '.join(SOURCES)}")
@@ -421,15 +432,13 @@ def train_stance(
         log(f"starting from {init}, training from layer {network.frozen_layers}")
     network.to(device)
     if adapt_epochs:
-        if network.frozen_layers:
-            raise StanceDataError("adaptation trains every layer: use --frozen-layers 0")
         adapt_to_passages(
             network,
             tokenizer,
             sorted({split_hashtags(ex.passage) if hashtags else ex.passage for ex in train}),
             epochs=adapt_epochs,
-            batch_size=128,
-            learning_rate=1e-4,
+            batch_size=ADAPT_BATCH_SIZE,
+            learning_rate=ADAPT_LEARNING_RATE,
             device=device,
             rng=rng,
             log=log,
@@ -459,7 +468,7 @@ def train_stance(
     ]
     steps = epochs * math.ceil(len(epoch_indices) / batch_size)
     scheduler = _linear_schedule(optimizer, steps)
-    tuned: list[torch.Tensor] = [p for p in network.parameters() if p.requires_grad]
+    tuned = [p for p in network.parameters() if p.requires_grad]
     average = [p.detach().clone() for p in tuned] if ema else []
     step = 0
     for epoch in range(epochs):
@@ -482,7 +491,8 @@ def train_stance(
             if ema:
                 # The usual warm-up of the decay, so early weights fade out quickly.
                 decay = min(ema, (1 + step) / (10 + step))
-                torch._foreach_lerp_(average, [p.detach() for p in tuned], 1.0 - decay)
+                for averaged, parameter in zip(average, tuned, strict=True):
+                    averaged.lerp_(parameter.detach(), 1.0 - decay)
             total += float(loss.detach())
             if number % 100 == 0:
                 mean = total / (number + 1)
@@ -490,7 +500,8 @@ def train_stance(
         log(f"epoch {epoch + 1} done, mean loss {total / max(1, len(batches)):.4f}")
     if ema:
         with torch.no_grad():
-            torch._foreach_copy_(tuned, average)
+            for parameter, averaged in zip(tuned, average, strict=True):
+                parameter.copy_(averaged)
 
     settings: dict[str, Any] = {
         "name": "stancewire-stance-minilm-l6",
@@ -515,6 +526,8 @@ def train_stance(
             "device": device,
             "ema": ema,
             "adapt_epochs": adapt_epochs,
+            "adapt_batch_size": ADAPT_BATCH_SIZE if adapt_epochs else None,
+            "adapt_learning_rate": ADAPT_LEARNING_RATE if adapt_epochs else None,
         },
     }
     save_stance_model(network, out_dir, settings)

@@ -24,6 +24,7 @@ from pipeline.stance_training import adapt_to_passages
         ("#nevertrump", "#nevertrump"),  # no case change: no evidence of word boundaries
         ("#Joe_Biden", "#Joe_Biden"),
         ("no tags at all, 3 #", "no tags at all, 3 #"),
+        ("##BillsFans", "##Bills Fans"),
     ],
 )
 def test_split_hashtags(text: str, expected: str) -> None:

@@ -6,6 +6,10 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
+from safetensors.torch import load_file
+
+from pipeline import stance_training
 from pipeline.stance_training import main
 
 TWEETS = [
@@ -16,14 +20,14 @@ TWEETS = [
 ]
 
 
-def _write_pstance(folder: Path) -> None:
+def _write_pstance(folder: Path, hashtag: str = "") -> None:
     folder.mkdir(parents=True)
     for split, target in (("train", "Ada Lark"), ("val", "Ben Moor")):
         with (folder / f"raw_{split}_x.csv").open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["Tweet", "Target", "Stance"])
             for text, label in TWEETS * 2:
-                writer.writerow([text.format(t=target), target, label])
+                writer.writerow([f"{text.format(t=target)} {hashtag}".strip(), target, label])
 
 
 def test_training_with_source_labels_writes_a_calibrated_model(tmp_path: Path) -> None:
@@ -56,22 +60,58 @@ def test_training_with_source_labels_writes_a_calibrated_model(tmp_path: Path) -
     assert (out / "dev" / "pstance_val.csv").exists()
 
 
-def test_training_options_of_the_sweep_are_recorded_and_used(tmp_path: Path) -> None:
-    _write_pstance(tmp_path / "data" / "pstance")
-    out = tmp_path / "model"
-    arguments = ["train", "--data", str(tmp_path / "data"), "--out", str(out)]
-    arguments += ["--frozen-layers", "0", "--adapt-epochs", "1", "--split-hashtags"]
-    arguments += ["--ema", "0.9", "--device", "cpu", "--threads", "1"]
-    assert main(arguments) == 0
-    settings = json.loads((out / "stance.json").read_text())
+def _train(tmp_path: Path, name: str, *options: str) -> Path:
+    out = tmp_path / name
+    arguments = ["train", "--data", str(tmp_path / "data"), "--out", str(out), "--device", "cpu"]
+    assert main([*arguments, "--threads", "1", "--frozen-layers", "4", *options]) == 0
+    return out
+
+
+def test_training_options_of_the_sweep_are_recorded_and_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write_pstance(tmp_path / "data" / "pstance", hashtag="#VoteForAdaLark")
+    split: list[str] = []
+    monkeypatch.setattr(
+        stance_training, "split_hashtags", lambda text: split.append(text) or text.lower()
+    )
+    plain = _train(tmp_path, "plain")
+    assert split == []
+    averaged = _train(tmp_path, "averaged", "--ema", "0.9", "--split-hashtags")
+    assert any("#VoteForAdaLark" in text for text in split)
+    settings = json.loads((averaged / "stance.json").read_text())
     assert settings["split_hashtags"] is True
     assert settings["training"]["ema"] == 0.9
-    assert settings["training"]["adapt_epochs"] == 1
-    assert settings["dev"]["pstance"]["examples"] == len(TWEETS) * 2
+    # Same seed and data: only the moving average (and the hashtags) differ.
+    assert (
+        load_file(plain / "weights.safetensors")["head.weight"]
+        .ne(load_file(averaged / "weights.safetensors")["head.weight"])
+        .any()
+    )
 
 
-def test_adaptation_needs_every_layer_trainable(tmp_path: Path) -> None:
+def test_adaptation_is_recorded(tmp_path: Path) -> None:
     _write_pstance(tmp_path / "data" / "pstance")
-    arguments = ["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "m")]
-    arguments += ["--frozen-layers", "5", "--adapt-epochs", "1", "--device", "cpu"]
-    assert main(arguments) == 2
+    out = tmp_path / "model"
+    arguments = ["train", "--data", str(tmp_path / "data"), "--out", str(out), "--device", "cpu"]
+    assert main([*arguments, "--threads", "1", "--frozen-layers", "0", "--adapt-epochs", "1"]) == 0
+    training = json.loads((out / "stance.json").read_text())["training"]
+    assert training["adapt_epochs"] == 1 and training["adapt_batch_size"] == 128
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--frozen-layers", "5", "--adapt-epochs", "1"], "adaptation trains every layer"),
+        (["--ema", "1.0"], "--ema must be between 0 and 1"),
+        (["--adapt-epochs", "-1", "--frozen-layers", "0"], "--adapt-epochs must be 0 or more"),
+    ],
+)
+def test_bad_training_options_are_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    _write_pstance(tmp_path / "data" / "pstance")
+    out = tmp_path / "model"
+    assert main(["train", "--data", str(tmp_path / "data"), "--out", str(out), *options]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

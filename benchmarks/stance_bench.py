@@ -1,12 +1,14 @@
 """Stance throughput: (target, passage) pairs per second and cost per article as targets grow.
 
 Usage: python -m benchmarks.stance_bench BODIES [--articles 16] [--repeats 3] [--model DIR]
-       [--device cpu|cuda] [--precision fp32|bf16|int8]
+       [--device cpu|cuda] [--precision fp32|bf16|int8] [--compile]
 
 BODIES is an FNC-1-format bodies CSV (``Body ID,articleBody``, e.g. the shared
 ``stance/fnc1/train_bodies.csv``) or a plain-text file with articles separated by blank
 lines. Targets are the article's most frequent capitalised words, each made an entity
 with all its mentions, so every target has evidence and the cost is the real one.
+``--compile`` runs the network through ``torch.compile`` (dynamic shapes) and prints how
+long the first batch took with the compiling; the worker does not compile (README).
 """
 
 from __future__ import annotations
@@ -19,11 +21,18 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import cast
 
 import torch
 
 from pipeline.precision import PRECISIONS
-from pipeline.stance import StanceClassifier, StanceInput, load_stance_classifier
+from pipeline.stance import (
+    CrossEncoderScorer,
+    StanceClassifier,
+    StanceInput,
+    StanceNetwork,
+    load_stance_classifier,
+)
 from pipeline.stance_data import split_sentences
 from schemas import Entity, EntityType, Mention
 
@@ -92,14 +101,22 @@ def main() -> int:
     parser.add_argument("--model", default=None, help="model directory (default: shipped)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--precision", choices=PRECISIONS, default="bf16")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the network")
     arguments = parser.parse_args()
     torch.set_num_threads(arguments.threads)
     articles = read_articles(arguments.data, arguments.articles)
     classifier = load_stance_classifier(
         arguments.model, device=arguments.device, precision=arguments.precision
     )
+    if arguments.compile:
+        scorer = cast(CrossEncoderScorer, classifier.scorer)
+        scorer.network = cast(StanceNetwork, torch.compile(scorer.network, dynamic=True))
+        started = time.perf_counter()
+        classifier.classify_articles([build_input(text, TARGET_COUNTS[-1]) for text in articles])
+        print(f"first batch, compiling included: {time.perf_counter() - started:.1f} s")
     print(
-        f"{len(articles)} articles, {arguments.device} {arguments.precision}, "
+        f"{len(articles)} articles, {arguments.device} {arguments.precision}"
+        f"{' compiled' if arguments.compile else ''}, "
         f"{arguments.threads} thread(s), median of {arguments.repeats}"
     )
     print(f"{'targets':>8} {'pairs':>7} {'pairs/s':>9} {'ms/article':>11}")

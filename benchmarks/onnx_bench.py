@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from pipeline.precision import apply_precision
-from pipeline.stance import SHIPPED_MODEL_DIR, CrossEncoderScorer, StanceNetwork, split_hashtags
+from pipeline.stance import SHIPPED_MODEL_DIR, CrossEncoderScorer, StanceNetwork
 from pipeline.stance_data import read_pstance, score_predictions
 from pipeline.stance_training import predict_labels
 
@@ -58,27 +58,16 @@ class _Exported(nn.Module):
 
 
 def length_batches(
-    scorer: CrossEncoderScorer, targets: list[str], passages: list[str], size: int
+    scorer: CrossEncoderScorer, targets: list[str], passages: list[str]
 ) -> tuple[list[Batch], list[int], int]:
-    """Batches of pairs in order of token count, padded to their longest, and their order."""
-    if scorer.reads_split_hashtags:
-        passages = [split_hashtags(passage) for passage in passages]
-    encoded = scorer.tokenizer(targets, passages, truncation="longest_first", max_length=128)
-    order = sorted(range(len(targets)), key=lambda index: len(encoded["input_ids"][index]))
+    """The scorer's own batches (``CrossEncoderScorer.batches``) as NumPy arrays, the pair
+    order they come in, and the real tokens they hold."""
     batches: list[Batch] = []
-    for start in range(0, len(order), size):
-        chunk = order[start : start + size]
-        longest = max(len(encoded["input_ids"][index]) for index in chunk)
-        batches.append(
-            {
-                name: np.array(
-                    [encoded[name][i] + [0] * (longest - len(encoded[name][i])) for i in chunk],
-                    dtype=np.int64,
-                )
-                for name in INPUTS
-            }
-        )
-    tokens = sum(len(ids) for ids in encoded["input_ids"])
+    order: list[int] = []
+    for chunk, inputs in scorer.batches(targets, passages):
+        order.extend(chunk)
+        batches.append({name: inputs[name].numpy() for name in INPUTS})
+    tokens = sum(int(batch["attention_mask"].sum()) for batch in batches)
     return batches, order, tokens
 
 
@@ -143,7 +132,6 @@ def main(argv: list[str] | None = None) -> int:
         scorer,
         [ex.target for ex in examples],
         [ex.passage for ex in examples],
-        arguments.batch_size,
     )
     fused, int8 = export(scorer.network, batches[len(batches) // 2], arguments.work)
     fp32_network = scorer.network.eval()

@@ -6,7 +6,7 @@ import bisect
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
@@ -235,12 +235,13 @@ class CrossEncoderScorer:
         self.reads_split_hashtags = bool(self.config.get("split_hashtags", False))
         self.tokens_seen = 0  # real (unpadded) tokens run through the network, for metrics
 
-    def logits(self, targets: Sequence[str], passages: Sequence[str]) -> torch.Tensor:
-        """Raw logits. The pairs are tokenised once, then batched in order of token count,
-        so a batch is padded only to the longest of similar lengths (sorting by characters
-        left a fifth of the positions as padding)."""
-        if not targets:
-            return torch.zeros(0, len(LABELS))
+    def batches(
+        self, targets: Sequence[str], passages: Sequence[str]
+    ) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
+        """The pairs as the network reads them: tokenised once, then batched in order of
+        token count, so a batch is padded only to the longest of similar lengths (sorting by
+        characters left a fifth of the positions as padding). Yields each batch's pair
+        indices and its padded inputs, on the CPU."""
         if self.reads_split_hashtags:
             passages = [split_hashtags(passage) for passage in passages]
         encoded = self.tokenizer(
@@ -250,13 +251,18 @@ class CrossEncoderScorer:
             {name: encoded[name][index] for name in PAIR_INPUTS} for index in range(len(targets))
         ]
         order = sorted(range(len(rows)), key=lambda index: len(rows[index]["input_ids"]))
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            yield chunk, self.tokenizer.pad([rows[index] for index in chunk], return_tensors="pt")
+
+    def logits(self, targets: Sequence[str], passages: Sequence[str]) -> torch.Tensor:
+        """Raw logits, one row per pair, in the order given."""
         result = torch.zeros(len(targets), len(LABELS))
+        if not targets:
+            return result
         with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                chunk = order[start : start + self.batch_size]
-                batch = self.tokenizer.pad(
-                    [rows[index] for index in chunk], return_tensors="pt"
-                ).to(self.device)
+            for chunk, inputs in self.batches(targets, passages):
+                batch = {name: tensor.to(self.device) for name, tensor in inputs.items()}
                 self.tokens_seen += int(batch["attention_mask"].sum())
                 output = self.network(
                     batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]

@@ -157,11 +157,12 @@ def example_weights(examples: Sequence[StanceExample]) -> list[float]:
 
 
 def _tokenize(
-    tokenizer: Any, examples: Sequence[StanceExample], hashtags: bool = False
+    tokenizer: Any, examples: Sequence[StanceExample], passages: Sequence[str]
 ) -> list[dict[str, list[int]]]:
+    """The (target, passage) pairs, ``passages`` being the examples' as the model reads them."""
     encoded = tokenizer(
         [example.target for example in examples],
-        [split_hashtags(ex.passage) if hashtags else ex.passage for ex in examples],
+        list(passages),
         truncation="longest_first",
         max_length=MAX_LENGTH,
     )
@@ -431,11 +432,12 @@ def train_stance(
             network.unfreeze(frozen_layers)
         log(f"starting from {init}, training from layer {network.frozen_layers}")
     network.to(device)
+    passages = [split_hashtags(ex.passage) if hashtags else ex.passage for ex in train]
     if adapt_epochs:
         adapt_to_passages(
             network,
             tokenizer,
-            sorted({split_hashtags(ex.passage) if hashtags else ex.passage for ex in train}),
+            sorted(set(passages)),
             epochs=adapt_epochs,
             batch_size=ADAPT_BATCH_SIZE,
             learning_rate=ADAPT_LEARNING_RATE,
@@ -443,7 +445,7 @@ def train_stance(
             rng=rng,
             log=log,
         )
-    encoded = _tokenize(tokenizer, train, hashtags)
+    encoded = _tokenize(tokenizer, train, passages)
     lengths = [len(row["input_ids"]) for row in encoded]
     log(f"tokens per epoch {sum(lengths)}")
     cache = _cache_lower(network, encoded, device, log)

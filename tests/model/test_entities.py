@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.entities import ArticleText, EntityTagger, load_entity_tagger
 from schemas import Entity, EntityType
+from tests.tiny_bert import tiny_bert_config
 
 TITLE = "Lavrov and Blinken meet in Geneva as NATO weighs Baltic deployment"
 STANDFIRST = "The Russian foreign minister and the US secretary of state talked for three hours."
@@ -150,17 +151,14 @@ def test_an_article_without_names_has_no_entities(tagger: EntityTagger) -> None:
 
 def test_any_token_classification_folder_can_replace_the_shipped_model(tmp_path: Path) -> None:
     """A Hugging Face model folder loads by path; its labels are decoded as valid BIO."""
-    from transformers import AutoTokenizer, BertConfig, BertForTokenClassification
+    from transformers import AutoTokenizer, BertForTokenClassification
 
     from pipeline.ner_network import base_model_dir
 
     labels = ["O", "B-PERSON", "I-PERSON", "B-ORG", "I-ORG", "B-GPE", "I-GPE"]
-    config = BertConfig(
+    config = tiny_bert_config(
         vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
+        heads=2,
         id2label=dict(enumerate(labels)),
         label2id={label: index for index, label in enumerate(labels)},
     )

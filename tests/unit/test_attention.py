@@ -13,6 +13,7 @@ from transformers import BertConfig, BertModel
 from pipeline import attention
 from pipeline.attention import attention_of, blocked_attention, use_blocked_attention
 from pipeline.precision import apply_precision
+from tests.tiny_bert import tiny_bert_config
 
 
 def _inputs(dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
@@ -21,16 +22,8 @@ def _inputs(dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
 
 
 def _tiny_bert_config(layers: int = 1, **extra: Any) -> BertConfig:
-    """A BERT small enough to build in a test, on PyTorch's sdpa attention."""
-    return BertConfig(
-        vocab_size=50,
-        hidden_size=32,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        intermediate_size=64,
-        attn_implementation="sdpa",
-        **extra,
-    )
+    """A tiny BERT on PyTorch's sdpa attention."""
+    return tiny_bert_config(layers=layers, attn_implementation="sdpa", **extra)
 
 
 def _reference(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: torch.Tensor):

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoTokenizer, BertConfig, BertModel
+from transformers import AutoTokenizer, BertModel
 
 from pipeline import ner_network
 from pipeline.ner_network import base_model_dir
 from pipeline.stance import StanceNetwork, load_backbone, split_hashtags
 from pipeline.stance_training import adapt_to_passages
+from tests.tiny_bert import tiny_bert_config
 
 
 @pytest.mark.parametrize(
@@ -33,13 +34,7 @@ def test_split_hashtags(text: str, expected: str) -> None:
 
 def _tiny_network() -> StanceNetwork:
     torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-    )
+    config = tiny_bert_config(vocab_size=30522, layers=2)
     return StanceNetwork(BertModel(config, add_pooling_layer=False), 0)
 
 

@@ -147,14 +147,17 @@ def time_articles(folder: Path, limit: int, repeats: int) -> None:
         for x, y in zip(fused, blocked, strict=True)
         for a, b in zip(x.stances, y.stances, strict=True)
     ]
-    spans = [(_spans(x.entities), _spans(y.entities)) for x, y in zip(fused, blocked, strict=True)]
+    spans = [
+        (entity_spans(x.entities), entity_spans(y.entities))
+        for x, y in zip(fused, blocked, strict=True)
+    ]
     print(
         f"stance labels differing: {sum(a != b for a, b in labels)} of {len(labels)}; "
         f"articles whose entity mentions differ: {sum(a != b for a, b in spans)}"
     )
 
 
-def _spans(entities: list[Any]) -> list[tuple[str, str, int, int]]:
+def entity_spans(entities: list[Any]) -> list[tuple[str, str, int, int]]:
     """What a reader sees of the entities: types and mention offsets (scores left out)."""
     return [(e.name, e.type, m.start, m.end) for e in entities for m in e.mentions]
 

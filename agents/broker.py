@@ -277,10 +277,15 @@ def _pom(version: str) -> str:
 
 
 def _cluster_id() -> str:
-    # KRaft wants a base64url-encoded 16-byte UUID without padding.
+    """A base64url-encoded random 16-byte UUID without padding, as KRaft wants. One in 64
+    starts with "-", which the storage tool reads as an option (seen in CI: "argument
+    --cluster-id/-t: expected one argument"); Kafka's own generator draws again, so do we."""
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _require(program: str, advice: str) -> str:

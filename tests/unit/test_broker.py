@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 
+from agents import broker
 from agents.broker import BrokerError, LocalBroker, _pom
+
+
+def test_a_cluster_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 0xF8 encodes to "-" in base64url: the storage tool would take the id for an option.
+    drawn = iter([uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=bytes(range(16)))])
+    monkeypatch.setattr(broker.uuid, "uuid4", lambda: next(drawn))
+    assert broker._cluster_id() == "AAECAwQFBgcICQoLDA0ODw"
 
 
 def test_missing_java_is_named_with_the_fix(

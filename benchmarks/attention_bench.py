@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -99,67 +98,26 @@ def time_shape(
 
 def time_articles(folder: Path, limit: int, repeats: int) -> None:
     """The whole in-process enrichment, fused against blocked attention, turn about."""
-    import orjson
-
     from agents.bootstrap import build_enricher
     from agents.settings import Settings
-    from pipeline.enrichment import Received
-    from pipeline.inputs import iter_paths, read_articles
+    from benchmarks.enrichment_turns import article_batches, enrich_in_turns, print_differences
+    from pipeline.enrichment import Enricher
 
-    articles = [
-        article
-        for path in iter_paths([folder])
-        for article in read_articles(path)
-        if isinstance(article, dict)
-    ][:limit]
-    if not articles:
-        raise SystemExit(f"no articles under {folder}")
-    batches = [
-        [Received(payload=orjson.dumps(article)) for article in articles[first : first + 16]]
-        for first in range(0, len(articles), 16)
-    ]
+    batches = article_batches(folder, limit)
+    articles = sum(len(batch) for batch in batches)
     kinds: tuple[Attention, ...] = ("fused", "blocked")
-    enrichers = {kind: build_enricher(Settings(model_attention=kind)) for kind in kinds}
-    rates: dict[str, list[float]] = {kind: [] for kind in kinds}
-    model_cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
-    events: dict[str, list[Any]] = {}
-    spent: list[float] = []  # model CPU seconds of each batch of the current pass
-    for enricher in enrichers.values():
-        enricher.on_model_batch = lambda _name, _n, _wall, cpu, _tokens: spent.append(cpu)
-    for round_number in range(repeats + 1):  # round 0 warms up
-        for kind, enricher in enrichers.items():
-            spent.clear()
-            started = time.perf_counter()
-            events[kind] = [event for batch in batches for event in enricher.enrich_batch(batch)]
-            if round_number:
-                rates[kind].append(len(articles) / (time.perf_counter() - started))
-                model_cpu[kind].append(sum(spent) / len(articles))
+    enrichers: dict[str, Enricher] = {
+        kind: build_enricher(Settings(model_attention=kind)) for kind in kinds
+    }
+    turns = enrich_in_turns(enrichers, batches, repeats, abba=False)
     for kind in kinds:
         print(
-            f"{kind:8s} {statistics.median(rates[kind]):6.2f} articles/s, "
-            f"model CPU {statistics.median(model_cpu[kind]) * 1000:6.1f} ms per article"
+            f"{kind:8s} {statistics.median(turns.rates[kind]):6.2f} articles/s, "
+            f"model CPU {statistics.median(turns.model_ms[kind]):6.1f} ms per article"
         )
-    ratio = statistics.median(rates["blocked"]) / statistics.median(rates["fused"])
-    print(f"blocked / fused: {ratio:.2f}x over {len(articles)} articles, {repeats} rounds")
-    fused, blocked = events["fused"], events["blocked"]
-    labels = [
-        (a.label, b.label)
-        for x, y in zip(fused, blocked, strict=True)
-        for a, b in zip(x.stances, y.stances, strict=True)
-    ]
-    spans = [
-        (entity_spans(x.entities), entity_spans(y.entities))
-        for x, y in zip(fused, blocked, strict=True)
-    ]
-    print(
-        f"stance labels differing: {sum(a != b for a, b in labels)} of {len(labels)}; "
-        f"articles whose entity mentions differ: {sum(a != b for a, b in spans)}"
-    )
-
-
-def entity_spans(entities: list[Any]) -> list[tuple[str, str, int, int]]:
-    """What a reader sees of the entities: types and mention offsets (scores left out)."""
-    return [(e.name, e.type, m.start, m.end) for e in entities for m in e.mentions]
+    ratio = statistics.median(turns.rates["blocked"]) / statistics.median(turns.rates["fused"])
+    print(f"blocked / fused: {ratio:.2f}x over {articles} articles, {repeats} rounds")
+    print_differences(turns.events["fused"], turns.events["blocked"])
 
 
 def main() -> int:

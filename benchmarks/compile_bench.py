@@ -24,11 +24,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 from pathlib import Path
 from typing import Any, cast
 
-import orjson
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,9 +34,8 @@ from torch import nn
 from agents.bench import ATTENTION_FLOPS_PER_TOKEN, LINEAR_FLOPS_PER_TOKEN, matmul_peak_gflops
 from agents.bootstrap import build_enricher
 from agents.settings import Settings
-from benchmarks.attention_bench import entity_spans
-from pipeline.enrichment import Enricher, Received
-from pipeline.inputs import iter_paths, read_articles
+from benchmarks.enrichment_turns import article_batches, enrich_in_turns, print_differences
+from pipeline.enrichment import Enricher
 
 
 class PaddedStance(nn.Module):
@@ -112,73 +109,34 @@ def main() -> int:
     # Every (batch, length) shape compiles once; past dynamo's default of 8 per network it
     # would quietly fall back to eager for the rest.
     torch._dynamo.config.recompile_limit = 1024
-    articles = [
-        article
-        for path in iter_paths([args.articles])
-        for article in read_articles(path)
-        if isinstance(article, dict)
-    ][: args.limit]
-    if not articles:
-        raise SystemExit(f"no articles under {args.articles}")
-    batches = [
-        [Received(payload=orjson.dumps(article)) for article in articles[first : first + 16]]
-        for first in range(0, len(articles), 16)
-    ]
+    batches = article_batches(args.articles, args.limit)
+    articles = sum(len(batch) for batch in batches)
     enrichers = {"eager": build_enricher(settings), "compiled": build_enricher(settings)}
     compile_networks(enrichers["compiled"], args.multiple)
-    spent: list[tuple[float, int]] = []  # (model CPU seconds, real tokens) per model batch
-    for enricher in enrichers.values():
-        enricher.on_model_batch = lambda _name, _n, _wall, cpu, tokens: spent.append((cpu, tokens))
-    rates: dict[str, list[float]] = {kind: [] for kind in enrichers}
-    model_ms: dict[str, list[float]] = {kind: [] for kind in enrichers}
-    tokens: dict[str, float] = {}
-    events: dict[str, list[Any]] = {}
-    for round_number in range(args.repeats + 1):  # round 0 warms up (and compiles)
-        # ABBA: each goes first in every other round, so a slow spell hits both alike.
-        order = list(enrichers) if round_number % 2 else list(reversed(enrichers))
-        for kind in order:
-            enricher = enrichers[kind]
-            spent.clear()
-            started = time.perf_counter()
-            events[kind] = [event for batch in batches for event in enricher.enrich_batch(batch)]
-            seconds = time.perf_counter() - started
-            if not round_number:
-                print(f"{kind:8s} first pass {seconds:6.1f} s", flush=True)
-                continue
-            rates[kind].append(len(articles) / seconds)
-            model_ms[kind].append(sum(cpu for cpu, _ in spent) * 1000 / len(articles))
-            tokens[kind] = sum(count for _, count in spent) / len(articles)
+    turns = enrich_in_turns(enrichers, batches, args.repeats, abba=True)
+    for kind in enrichers:
+        print(f"{kind:8s} first pass {turns.first_pass_s[kind]:6.1f} s")
     peak = matmul_peak_gflops(dtype="bfloat16")
     seconds_per_token = (LINEAR_FLOPS_PER_TOKEN + ATTENTION_FLOPS_PER_TOKEN) / (peak * 1e9)
     cores = os.cpu_count() or 1
     print(
         f"bf16 matmul peak {peak:.0f} GFLOP/s, {cores} cores, torch threads "
-        f"{torch.get_num_threads()}, {len(articles)} articles, {args.repeats} rounds"
+        f"{torch.get_num_threads()}, {articles} articles, {args.repeats} rounds"
     )
     for kind in enrichers:
-        ms = statistics.median(model_ms[kind])
-        bound_ms = tokens[kind] * seconds_per_token * cores * 1000  # CPU ms, all cores busy
+        ms = statistics.median(turns.model_ms[kind])
+        tokens = turns.tokens_per_article[kind]
+        bound_ms = tokens * seconds_per_token * cores * 1000  # CPU ms, all cores busy
         print(
-            f"{kind:8s} {statistics.median(rates[kind]):6.2f} articles/s, model CPU "
-            f"{ms:6.1f} ms per article ({tokens[kind]:.0f} real tokens): "
+            f"{kind:8s} {statistics.median(turns.rates[kind]):6.2f} articles/s, model CPU "
+            f"{ms:6.1f} ms per article ({tokens:.0f} real tokens): "
             f"{bound_ms / ms:.0%} of the bound"
         )
-    ratio = statistics.median(model_ms["eager"]) / statistics.median(model_ms["compiled"])
-    print(f"compiled model stages: {ratio:.2f}x eager's speed")
-    eager, compiled = events["eager"], events["compiled"]
-    labels = [
-        (a.label, b.label)
-        for x, y in zip(eager, compiled, strict=True)
-        for a, b in zip(x.stances, y.stances, strict=True)
-    ]
-    spans = [
-        (entity_spans(x.entities), entity_spans(y.entities))
-        for x, y in zip(eager, compiled, strict=True)
-    ]
-    print(
-        f"stance labels differing: {sum(a != b for a, b in labels)} of {len(labels)}; "
-        f"articles whose entity mentions differ: {sum(a != b for a, b in spans)}"
+    ratio = statistics.median(turns.model_ms["eager"]) / statistics.median(
+        turns.model_ms["compiled"]
     )
+    print(f"compiled model stages: {ratio:.2f}x eager's speed")
+    print_differences(turns.events["eager"], turns.events["compiled"])
     return 0
 
 

@@ -1,0 +1,37 @@
+"""The stance stage: targets, evidence, holders, aggregation, the scorer and its network."""
+
+from pipeline.stance.classifier import StanceClassifier, load_stance_classifier, select_targets
+from pipeline.stance.holders import StanceInput, find_holder
+from pipeline.stance.network import (
+    BACKBONE_PACKAGE,
+    CONFIG_FILE,
+    SHIPPED_MODEL_DIR,
+    WEIGHTS_FILE,
+    StanceModelError,
+    StanceNetwork,
+    load_backbone,
+    save_stance_model,
+    split_hashtags,
+)
+from pipeline.stance.scorer import PAIR_INPUTS, CrossEncoderScorer, NliScorer, StanceScorer
+
+__all__ = [
+    "BACKBONE_PACKAGE",
+    "CONFIG_FILE",
+    "PAIR_INPUTS",
+    "SHIPPED_MODEL_DIR",
+    "WEIGHTS_FILE",
+    "CrossEncoderScorer",
+    "NliScorer",
+    "StanceClassifier",
+    "StanceInput",
+    "StanceModelError",
+    "StanceNetwork",
+    "StanceScorer",
+    "find_holder",
+    "load_backbone",
+    "load_stance_classifier",
+    "save_stance_model",
+    "select_targets",
+    "split_hashtags",
+]

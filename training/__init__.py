@@ -1,0 +1,1 @@
+"""Offline code: data readers of the public data sets, training loops and evaluation."""

@@ -1,4 +1,4 @@
-"""A single-node KRaft Kafka broker on 127.0.0.1, fetched from Maven Central once into a cache."""
+"""A local KRaft Kafka node on 127.0.0.1, alone or in a cluster; jars from Maven Central once."""
 
 from __future__ import annotations
 
@@ -53,13 +53,21 @@ class SecureListener:
 class LocalBroker:
     """One local broker: its port, its controller port and its state folder.
 
-    With ``secure`` it also listens for SASL_SSL clients on ``secure.port``.
+    With ``secure`` it also listens for SASL_SSL clients on ``secure.port``. Alone by
+    default; ``agents.cluster.LocalCluster`` makes several, each with its own ``node_id``,
+    the same ``voters`` (the KRaft quorum, every node a controller too), the same
+    ``cluster_id`` and ``replicas`` copies of every topic.
     """
 
     port: int = 9092
     state_dir: Path | None = None
     heap: str = "512m"
     secure: SecureListener | None = None
+    node_id: int = 1
+    voters: str = ""  # controller.quorum.voters; empty: this node alone
+    replicas: int = 1
+    cluster_id: str = ""  # drawn at the first format when empty
+    jvm_options: tuple[str, ...] = ()
 
     @property
     def controller_port(self) -> int:
@@ -94,9 +102,19 @@ class LocalBroker:
 
     def start(self, *, timeout_s: float = 90.0) -> None:
         """Fetch Kafka if needed, format storage once, start the broker and wait for it."""
+        process = self.launch()
+        if process is not None:
+            self.await_ready(process, deadline=time.monotonic() + timeout_s)
+
+    def launch(self) -> subprocess.Popen[bytes] | None:
+        """Format storage once and start the broker process without waiting for it.
+
+        None when this broker already runs. A node of a cluster cannot get ready alone (its
+        quorum needs a majority), so a cluster launches every node before waiting.
+        """
         if self.pid() is not None:
             if _answers(self.port):
-                return
+                return None
             raise BrokerError(f"broker process {self.pid()} exists but port {self.port} is dead")
         if _answers(self.port):
             raise BrokerError(
@@ -125,7 +143,7 @@ class LocalBroker:
                     "kafka.tools.StorageTool",
                     "format",
                     "-t",
-                    _cluster_id(),
+                    self.cluster_id or _cluster_id(),
                     "-c",
                     str(properties),
                     *users,
@@ -141,6 +159,7 @@ class LocalBroker:
                     java,
                     f"-Xmx{self.heap}",
                     f"-Xms{self.heap}",
+                    *self.jvm_options,
                     f"-Dlog4j2.configurationFile={log4j}",
                     f"-Dkafka.logs.dir={self.home / 'logs'}",
                     "-cp",
@@ -155,17 +174,26 @@ class LocalBroker:
             )
         _STARTED[process.pid] = process
         self.pid_file.write_text(str(process.pid))
-        deadline = time.monotonic() + timeout_s
+        return process
+
+    def await_ready(self, process: subprocess.Popen[bytes], *, deadline: float) -> None:
+        """Wait until the launched broker answers and logged its start; stop it on failure."""
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise BrokerError(
                     f"broker exited with code {process.returncode}:\n{self._log_tail()}"
                 )
-            if _answers(self.port) and _ready_line_logged(self.log_file):
+            if self.ready():
                 return
             time.sleep(0.3)
         self.stop()
-        raise BrokerError(f"broker did not answer within {timeout_s:.0f} s:\n{self._log_tail()}")
+        raise BrokerError(
+            f"broker on port {self.port} did not get ready in the time allowed:\n{self._log_tail()}"
+        )
+
+    def ready(self) -> bool:
+        """True once the broker answers on its port and has logged that it started."""
+        return _answers(self.port) and _ready_line_logged(self.log_file)
 
     def stop(self, *, timeout_s: float = 30.0) -> bool:
         """Stop the broker cleanly (SIGTERM, then SIGKILL); False if none was running."""
@@ -183,11 +211,30 @@ class LocalBroker:
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def kill(self) -> bool:
+        """``kill -9`` the broker: no clean shutdown, as when its machine dies."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGKILL)
+        if pid in _STARTED:
+            _STARTED.pop(pid).wait(timeout=10)
+        else:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and _alive(pid):
+                time.sleep(0.1)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
     def _properties(self) -> str:
+        replicas = str(self.replicas)
+        # With three copies a write needs two of them: one node may die without loss.
+        min_isr = str(min(2, self.replicas))
         settings = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": self.voters
+            or f"{self.node_id}@127.0.0.1:{self.controller_port}",
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port},"
             f"CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
@@ -196,17 +243,32 @@ class LocalBroker:
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "log.dirs": str(self.home / "data"),
             "num.partitions": "4",
-            # A single node holds every replica of the internal topics.
-            "offsets.topic.replication.factor": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "default.replication.factor": replicas,
+            "min.insync.replicas": min_isr,
+            # Internal topics get as many copies as there are nodes.
+            "offsets.topic.replication.factor": replicas,
+            "transaction.state.log.replication.factor": replicas,
+            "transaction.state.log.min.isr": min_isr,
+            "share.coordinator.state.topic.replication.factor": replicas,
+            "share.coordinator.state.topic.min.isr": min_isr,
             "group.initial.rebalance.delay.ms": "0",
             # Room for the oversize-payload tests: the worker, not the broker, enforces limits.
             "message.max.bytes": str(16 * 1024 * 1024),
             "replica.fetch.max.bytes": str(16 * 1024 * 1024),
         }
+        if self.replicas > 1:
+            settings |= {
+                # Three JVMs share two cores here: few threads each.
+                "num.network.threads": "2",
+                "num.io.threads": "2",
+                "num.replica.fetchers": "1",
+                "background.threads": "2",
+                "log.cleaner.threads": "1",
+                "num.recovery.threads.per.data.dir": "1",
+                # A dead node is fenced, and leaves the ISRs, after 6 s instead of 9.
+                "broker.session.timeout.ms": "6000",
+                "broker.heartbeat.interval.ms": "1000",
+            }
         if self.secure is not None:
             listener = f"SASL_SSL://127.0.0.1:{self.secure.port}"
             mechanism = self.secure.mechanism

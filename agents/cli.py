@@ -425,7 +425,7 @@ _pass_through(
 _pass_through(
     evaluate,
     "stance",
-    "pipeline.stance_training",
+    "training.stance_training",
     "eval",
     "Stance scores on FNC-1/ARC, SemEval-2016 or P-Stance in their own formats: "
     "--format fnc1 --stances CSV --bodies CSV | --format semeval2016 --data DIR --split val | "
@@ -442,7 +442,7 @@ _pass_through(
 _pass_through(
     train,
     "stance",
-    "pipeline.stance_training",
+    "training.stance_training",
     "train",
     "Train the stance model: --data DIR (the stance data sets) --out DIR [--init DIR ...].",
 )

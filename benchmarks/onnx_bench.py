@@ -31,8 +31,8 @@ from torch import nn
 
 from pipeline.precision import apply_precision
 from pipeline.stance import SHIPPED_MODEL_DIR, CrossEncoderScorer, StanceNetwork
-from pipeline.stance_data import read_pstance, score_predictions
-from pipeline.stance_training import predict_labels
+from training.stance_data import read_pstance, score_predictions
+from training.stance_training import predict_labels
 
 INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 Batch = dict[str, np.ndarray]

@@ -33,8 +33,8 @@ from pipeline.stance import (
     StanceNetwork,
     load_stance_classifier,
 )
-from pipeline.stance_data import split_sentences
 from schemas import Entity, EntityType, Mention
+from training.stance_data import split_sentences
 
 TARGET_COUNTS = (1, 4, 8, 16)
 _NAME = re.compile(r"\b[A-Z][a-z]{3,}\b")

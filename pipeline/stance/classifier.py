@@ -12,9 +12,9 @@ import torch
 
 from pipeline.precision import Attention, Precision, apply_precision
 from pipeline.stance.holders import StanceInput, find_holder
+from pipeline.stance.labels import AGAINST, FAVOR, NEUTRAL, UNRELATED, content_words
 from pipeline.stance.network import SHIPPED_MODEL_DIR, StanceModelError
 from pipeline.stance.scorer import CrossEncoderScorer, NliScorer, StanceScorer
-from pipeline.stance_data import AGAINST, FAVOR, NEUTRAL, UNRELATED, content_words
 from schemas import Evidence, Stance, StanceLabel, TargetKind
 
 

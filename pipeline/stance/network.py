@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from pipeline.ner_network import base_model_dir, quiet_backbone_load
-from pipeline.stance_data import LABELS
+from pipeline.stance.labels import LABELS
 
 SHIPPED_MODEL_DIR = Path(__file__).parent.parent / "models" / "stance"
 CONFIG_FILE = "stance.json"

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
+from pipeline.stance.labels import AGAINST, FAVOR, LABELS, NEUTRAL
 from pipeline.stance.network import (
     CONFIG_FILE,
     WEIGHTS_FILE,
@@ -18,7 +19,6 @@ from pipeline.stance.network import (
     load_backbone,
     split_hashtags,
 )
-from pipeline.stance_data import AGAINST, FAVOR, LABELS, NEUTRAL
 
 NLI_HYPOTHESES = ("The text supports {target}.", "The text opposes {target}.")
 

@@ -19,8 +19,8 @@ from pipeline.stance import (
     load_backbone,
     load_stance_classifier,
 )
-from pipeline.stance_data import split_sentences
 from schemas import Entity, EntityType, Mention, Stance, StanceLabel, TargetKind
+from training.stance_data import split_sentences
 
 
 def _entity(text: str, name: str, kind: EntityType, surface: str, salience: float) -> Entity:

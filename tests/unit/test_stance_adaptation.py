@@ -12,8 +12,8 @@ from transformers import AutoTokenizer, BertModel
 from pipeline import ner_network
 from pipeline.ner_network import base_model_dir
 from pipeline.stance import StanceNetwork, load_backbone, split_hashtags
-from pipeline.stance_training import adapt_to_passages
 from tests.tiny_bert import tiny_bert_config
+from training.stance_training import adapt_to_passages
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.stance_data import (
+from training.stance_data import (
     AGAINST,
     FAVOR,
     NEUTRAL,

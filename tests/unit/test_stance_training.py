@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from pipeline import stance_training
-from pipeline.stance_training import main
+from training import stance_training
+from training.stance_training import main
 
 TWEETS = [
     ("Proud to stand with {t} tonight, best choice for the country", "FAVOR"),

@@ -38,8 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-LABELS: tuple[str, ...] = ("favor", "against", "neutral", "unrelated")
-FAVOR, AGAINST, NEUTRAL, UNRELATED = range(4)
+from pipeline.stance.labels import AGAINST, FAVOR, NEUTRAL, UNRELATED, content_words
 
 FNC_LABELS: tuple[str, ...] = ("agree", "disagree", "discuss", "unrelated")
 SEMEVAL_LABELS: tuple[str, ...] = ("favor", "against", "none")
@@ -62,85 +61,6 @@ SEMEVAL_TARGETS: dict[str, str] = {
 FNC_EVIDENCE_SENTENCES = 3
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
-_WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "from",
-        "by",
-        "with",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "he",
-        "she",
-        "they",
-        "we",
-        "you",
-        "i",
-        "his",
-        "her",
-        "their",
-        "our",
-        "your",
-        "has",
-        "have",
-        "had",
-        "not",
-        "no",
-        "will",
-        "would",
-        "can",
-        "could",
-        "may",
-        "might",
-        "should",
-        "do",
-        "does",
-        "did",
-        "said",
-        "says",
-        "after",
-        "before",
-        "over",
-        "into",
-        "about",
-        "than",
-        "then",
-        "there",
-        "here",
-        "who",
-        "whom",
-        "which",
-        "what",
-        "when",
-        "where",
-        "why",
-        "how",
-    ]
-)
 
 
 class StanceDataError(ValueError):
@@ -176,11 +96,6 @@ def _append_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) 
     if stripped:
         offset = start + piece.index(stripped)
         spans.append((offset, offset + len(stripped)))
-
-
-def content_words(text: str) -> set[str]:
-    """Lower-cased words of ``text`` without stopwords, cut to 6 letters as a cheap stem."""
-    return {word[:6] for word in _WORD.findall(text.lower()) if word not in _STOPWORDS}
 
 
 def select_evidence(claim: str, body: str, count: int = FNC_EVIDENCE_SENTENCES) -> str:

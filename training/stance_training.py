@@ -28,13 +28,9 @@ from pipeline.stance import (
     save_stance_model,
     split_hashtags,
 )
-from pipeline.stance_data import (
-    AGAINST,
-    FAVOR,
+from pipeline.stance.labels import AGAINST, FAVOR, LABELS, NEUTRAL, UNRELATED
+from training.stance_data import (
     FNC_LABELS,
-    LABELS,
-    NEUTRAL,
-    UNRELATED,
     StanceDataError,
     StanceExample,
     is_dev_group,
@@ -663,7 +659,7 @@ def _source_value(kind: type[int] | type[float]) -> Any:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.stance_training", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m training.stance_training", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train, calibrate and write a stance model")
     train.add_argument(

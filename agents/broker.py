@@ -265,6 +265,8 @@ class LocalBroker:
                 "background.threads": "2",
                 "log.cleaner.threads": "1",
                 "num.recovery.threads.per.data.dir": "1",
+                "offsets.topic.num.partitions": "12",
+                "transaction.state.log.num.partitions": "12",
                 # A dead node is fenced, and leaves the ISRs, after 6 s instead of 9.
                 "broker.session.timeout.ms": "6000",
                 "broker.heartbeat.interval.ms": "1000",

@@ -22,6 +22,7 @@ import pytest
 
 from agents.broker import LocalBroker
 from agents.clients import TopicWatcher, make_producer
+from agents.cluster import LocalCluster
 from agents.security import client_options
 from agents.settings import Settings
 from agents.topics import ensure_topics
@@ -33,6 +34,22 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def free_port_pairs(count: int) -> tuple[int, ...]:
+    """``count`` free ports, each with the port after it free too (a node's controller)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if any(abs(port - other) < 2 for other in ports) or port >= 65535:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        ports.append(port)
+    return tuple(ports)
 
 
 def security_env(settings: Settings) -> dict[str, str]:
@@ -60,7 +77,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
 class Pipeline:
     """One isolated set of topics and a consumer group, with worker processes on it."""
 
-    broker: LocalBroker
+    broker: LocalBroker | LocalCluster
     workdir: Path
     settings: Settings
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -169,5 +186,27 @@ def pipeline(broker: LocalBroker, tmp_path: Path) -> Iterator[Pipeline]:
     """Fresh topics and group per test, so tests never see each other's messages."""
     settings = fresh_settings(broker.bootstrap)
     harness = Pipeline(broker=broker, workdir=tmp_path, settings=settings)
+    yield harness
+    harness.stop_workers(signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """Three KRaft nodes (brokers and controllers), replication factor 3, min ISR 2.
+
+    Module-scoped: tests that kill a node restart it and wait for it to rejoin.
+    """
+    local = LocalCluster(ports=free_port_pairs(3), state_dir=tmp_path_factory.mktemp("cluster"))
+    local.start(timeout_s=180)  # raises BrokerError with the nodes' logs: the test fails
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+def cluster_pipeline(cluster: LocalCluster, tmp_path: Path) -> Iterator[Pipeline]:
+    """Fresh topics with three copies on the cluster; workers know every node."""
+    settings = fresh_settings(cluster.bootstrap, replication_factor=3)
+    harness = Pipeline(broker=cluster, workdir=tmp_path, settings=settings)
+    harness.extra_env["STANCEWIRE_REPLICATION_FACTOR"] = "3"
     yield harness
     harness.stop_workers(signal.SIGKILL)

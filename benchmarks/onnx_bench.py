@@ -32,7 +32,7 @@ from torch import nn
 from pipeline.precision import apply_precision
 from pipeline.stance import SHIPPED_MODEL_DIR, CrossEncoderScorer, StanceNetwork
 from training.stance_data import read_pstance, score_predictions
-from training.stance_training import predict_labels
+from training.stance_eval import predict_labels
 
 INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 Batch = dict[str, np.ndarray]

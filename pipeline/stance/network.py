@@ -28,12 +28,15 @@ class StanceNetwork(nn.Module):
 
     Splitting ``lower`` from ``upper`` lets training run the frozen layers once per
     example and cache their output, which halves the CPU cost of every later epoch.
+    ``frozen_layers`` are the backbone's own layers (not shipped); ``hold`` keeps more
+    layers fixed for one training run (and cached) while they still ship as they are.
     """
 
     def __init__(self, encoder: Any, frozen_layers: int) -> None:
         super().__init__()
         self.encoder = encoder
         self.frozen_layers = frozen_layers
+        self.split_layer = frozen_layers  # ``lower`` runs the layers below it
         hidden = int(encoder.config.hidden_size)
         self.dropout = nn.Dropout(0.1)
         self.head = nn.Linear(hidden, len(LABELS))
@@ -54,16 +57,30 @@ class StanceNetwork(nn.Module):
             for parameter in layer.parameters():
                 parameter.requires_grad = True
         self.frozen_layers = frozen_layers
+        self.split_layer = frozen_layers
+
+    def hold(self, layers: int) -> None:
+        """Keep layers below ``layers`` fixed in this run (``lower`` runs them, so training
+        can cache their output); unlike frozen layers they are still saved."""
+        total = len(self.encoder.encoder.layer)
+        if not self.frozen_layers <= layers <= total:
+            raise StanceModelError(
+                f"can hold {self.frozen_layers} to {total} layers of this model, not {layers}"
+            )
+        for layer in self.encoder.encoder.layer[:layers]:
+            for parameter in layer.parameters():
+                parameter.requires_grad = False
+        self.split_layer = layers
 
     def lower(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
     ) -> torch.Tensor:
         hidden = self.encoder.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
-        return self._run_layers(hidden, attention_mask, 0, self.frozen_layers)
+        return self._run_layers(hidden, attention_mask, 0, self.split_layer)
 
     def upper(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         layers = len(self.encoder.encoder.layer)
-        hidden = self._run_layers(hidden, attention_mask, self.frozen_layers, layers)
+        hidden = self._run_layers(hidden, attention_mask, self.split_layer, layers)
         weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
         return cast(torch.Tensor, self.head(self.dropout(pooled)))

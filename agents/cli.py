@@ -425,12 +425,12 @@ _pass_through(
 _pass_through(
     evaluate,
     "stance",
-    "training.stance_training",
+    "training.stance_eval",
     "eval",
-    "Stance scores on FNC-1/ARC, SemEval-2016 or P-Stance in their own formats: "
-    "--format fnc1 --stances CSV --bodies CSV | --format semeval2016 --data DIR --split val | "
-    "--format pstance --data CSV; [--json] [--predictions OUT] [--precision P] "
-    "[--attention blocked|fused].",
+    "Stance scores on a data set file in its own format: --format fnc1 --stances CSV "
+    "--bodies CSV | --format semeval2016 --data DIR --split val | --format "
+    "pstance|newsmtsc|directed|gwsd|vast|emergent|persent --data FILE; [--json] "
+    "[--predictions OUT] [--precision P] [--attention blocked|fused].",
 )
 _pass_through(
     train,

@@ -16,28 +16,38 @@ from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from agents.metrics import AGENT, Metrics
+from agents.publishing import publish_each, publish_transactionally
 from agents.security import faust_credentials
 from agents.settings import Settings
-from agents.sightings import encode_count, load_counts, sightings_topic
+from agents.sightings import SightingsBook, load_counts, sightings_topic
 from agents.transactions import TransactionalPublisher
-from pipeline.boilerplate import LineMemory
-from pipeline.enrichment import Enricher, Received, dead_letter
-from pipeline.errors import StageFailed
-from schemas import DeadLetter, EnrichedEvent, Stage, encode
+from pipeline.cleaning.memory import LineMemory
+from pipeline.breaker import ModelBreaker
+from pipeline.enrichment import Enricher, Received
+from pipeline.outputs import Destination, OutputRecord, output_record
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+# Exit status when the model breaker opens (EX_TEMPFAIL): the articles are not committed.
+BREAKER_EXIT = 75
 DASHBOARD = (resources.files("agents") / "dashboard.html").read_text()
 
 
-def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None = None) -> faust.App:
+def create_app(
+    settings: Settings,
+    enricher: Enricher,
+    metrics: Metrics | None = None,
+    *,
+    max_record_bytes: int,
+) -> faust.App:
     """Build the app with its topics, the ``enrich_articles`` agent and its web pages.
 
-    The per-source line counts are read here from the app's sightings topic, which
-    ``ensure_topics`` creates.
+    ``max_record_bytes`` is the output limit that ``agents.limits`` checked against the
+    broker: no record the worker sends is larger. The per-source line counts are read here
+    from the app's sightings topic, which ``ensure_topics`` creates.
     """
     metrics = metrics or Metrics()
+    enricher.max_record_bytes = max_record_bytes
     if settings.metrics_enabled:
         enricher.on_model_batch = metrics.observe_model
     app = faust.App(
@@ -50,8 +60,8 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
         web_bind=settings.web_host,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
-        producer_max_request_size=MAX_MESSAGE_BYTES,
-        consumer_max_fetch_size=MAX_MESSAGE_BYTES,
+        producer_max_request_size=max_record_bytes,
+        consumer_max_fetch_size=max(max_record_bytes, settings.max_payload_bytes),
         producer_acks=-1,
         # A killed worker leaves the group after 10 s rather than a minute.
         broker_session_timeout=10.0,
@@ -70,90 +80,71 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
     # Per-source line counts: loaded from their compacted topic before the worker joins
     # the group, written back as they grow (see agents/sightings.py for why not a table).
     sightings = app.topic(sightings_topic(settings), key_serializer="raw", value_serializer="raw")
-    line_counts = load_counts(settings)
+    book = SightingsBook(load_counts(settings), max_keys=settings.sightings_max_keys)
     memory = enricher.memory = LineMemory(
-        line_counts, threshold=settings.boilerplate_threshold, autocommit=False
+        book.counts, threshold=settings.boilerplate_threshold, autocommit=False
     )
     # One thread: the models use both cores themselves, and order within a batch is kept.
     model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich")
     guard = AckGuard()
+    topics = {Destination.ENRICHED: enriched, Destination.DEAD_LETTER: dead_letters}
+    names = {
+        Destination.ENRICHED: settings.output_topic,
+        Destination.DEAD_LETTER: settings.dlq_topic,
+    }
 
-    async def send_until_acknowledged(topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
-        """Send to the dead-letter topic, retrying while Kafka is unavailable.
+    async def send(destination: Destination, key: bytes | None, value: bytes) -> Any:
+        return await topics[destination].send(key=key, value=value)
 
-        Blocking here holds the batch (and its offsets) back until the broker is reachable
-        again, which is how an outage delays dead letters without losing any.
-        """
-        delay = 0.5
-        while True:
-            try:
-                await (await topic.send(key=key, value=value))
-                return
-            except Exception as exc:
-                log.error("dead-letter send failed, retrying in %.1f s: %r", delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-
-    async def publish(
-        batch: Sequence[Received], results: Sequence[EnrichedEvent | DeadLetter]
-    ) -> None:
-        """Send every result and wait for the broker's acknowledgement of each.
-
-        The batch's offsets are acknowledged to Faust only after this returns, so an
-        offset is never committed before its output is safely in Kafka. An event the
-        broker refuses (too large, say) is dead-lettered in its place.
-        """
-        pending = []
-        for received, result in zip(batch, results, strict=True):
-            topic = enriched if isinstance(result, EnrichedEvent) else dead_letters
-            key = _output_key(received, result)
-            pending.append((received, result, key, await topic.send(key=key, value=encode(result))))
-        for received, result, key, delivery in pending:
-            try:
-                await delivery
-                continue
-            except Exception as exc:
-                if isinstance(result, EnrichedEvent):
-                    log.warning("publishing %s failed, dead-lettering it: %r", result.id, exc)
-                    result = dead_letter(
-                        received, StageFailed(Stage.PUBLISH, exc), article_id=result.id
-                    )
-            await send_until_acknowledged(dead_letters, key, encode(result))
+    def retried(exc: BaseException) -> None:
+        metrics.publish_retries.labels(type(exc).__name__).inc()
 
     exactly_once = settings.processing_guarantee == "exactly_once"
     committed_in_transactions: dict[tuple[str, int], int] = {}  # Faust never sees these
     transactions = (
-        TransactionalPublisher(settings, max_request_size=MAX_MESSAGE_BYTES)
+        TransactionalPublisher(settings, max_request_size=max_record_bytes)
         if exactly_once
         else None
     )
 
-    async def publish_in_transaction(
-        batch: Sequence[Received], results: Sequence[EnrichedEvent | DeadLetter]
-    ) -> None:
-        """Exactly-once: the results and the batch's next offsets commit together."""
-        assert transactions is not None
-        messages = []
-        for received, result in zip(batch, results, strict=True):
-            value = encode(result)
-            if isinstance(result, EnrichedEvent) and len(value) > MAX_MESSAGE_BYTES:
-                too_big = ValueError(f"event is {len(value)} bytes, over {MAX_MESSAGE_BYTES}")
-                result = dead_letter(
-                    received, StageFailed(Stage.PUBLISH, too_big), article_id=result.id
-                )
-                value = encode(result)
-            topic = (
-                settings.output_topic if isinstance(result, EnrichedEvent) else settings.dlq_topic
-            )
-            key = _output_key(received, result)
-            messages.append((topic, key, value))
+    async def publish(batch: Sequence[Received], records: list[OutputRecord]) -> None:
+        """Publish every record; return once the broker has acknowledged all of them.
+
+        At-least-once: the batch's offsets are acknowledged to Faust only after this
+        returns, so an offset is never committed before its output is safely in Kafka.
+        Exactly-once: the records and the batch's next offsets commit in one transaction.
+        """
+        if transactions is None:
+            await publish_each(batch, records, send, retried, max_bytes=max_record_bytes)
+            return
         offsets: dict[tuple[str, int], int] = {}
         for received in batch:
             assert received.topic is not None and received.partition is not None
             place = (received.topic, received.partition)
             offsets[place] = max(offsets.get(place, 0), (received.offset or 0) + 1)
-        await transactions.publish(messages, offsets)
+
+        async def commit(shaped: list[OutputRecord]) -> None:
+            assert transactions is not None
+            messages = [(names[r.destination], r.key, r.value) for r in shaped]
+            await transactions.publish(messages, offsets)
+
+        await publish_transactionally(batch, records, commit, retried, max_bytes=max_record_bytes)
         committed_in_transactions.update(offsets)
+
+    async def open_breaker(breaker: ModelBreaker) -> None:
+        """Stop taking work, say why on /metrics and in the log, then exit uncommitted."""
+        stage = breaker.stage.value if breaker.stage else "unknown"
+        metrics.breaker_open.labels(stage, breaker.error_type or "unknown").set(1)
+        log.critical(
+            "model breaker open: %s. This worker takes no more work and exits in %.0f s with "
+            "status %d; the batch in hand is not committed, so it is read again once the "
+            "model works (a fixed install, a restart).",
+            breaker.reason,
+            settings.breaker_exit_delay_s,
+            BREAKER_EXIT,
+        )
+        await asyncio.sleep(settings.breaker_exit_delay_s)
+        os._exit(BREAKER_EXIT)
 
     async def enrich_batch(events: Sequence[faust.EventT[Any]]) -> None:
         """Enrich one micro-batch and publish every result before returning."""
@@ -170,19 +161,22 @@ def create_app(settings: Settings, enricher: Enricher, metrics: Metrics | None =
         try:
             loop = asyncio.get_running_loop()
             results = await loop.run_in_executor(model_thread, enricher.enrich_batch, batch)
+            if enricher.breaker.open:
+                await open_breaker(enricher.breaker)
             # The counts are written on the event loop only, after the batch's thread is done.
-            for key, seen in memory.drain().items():
-                line_counts[key] = line_counts.get(key, 0) + seen
-                await sightings.send(key=key.encode(), value=encode_count(line_counts[key]))
+            for key, value in book.record(memory.drain()):
+                await sightings.send(key=key, value=value)
             started = time.perf_counter()
-            if transactions is not None:
-                await publish_in_transaction(batch, results)  # Faust never commits
-            else:
-                await publish(batch, results)
-                guard.published(events)
+            records = [
+                output_record(received, result, max_bytes=max_record_bytes)
+                for received, result in zip(batch, results, strict=True)
+            ]
+            await publish(batch, records)
+            if transactions is None:
+                guard.published(events)  # exactly-once: Faust never commits
             if settings.metrics_enabled:
                 metrics.observe_publish(time.perf_counter() - started, len(batch))
-                metrics.observe_batch(results, published_at=time.time())
+                metrics.observe_batch([r.result for r in records], published_at=time.time())
         except Exception:
             # Faust acknowledges a batch even when the agent raises, so carrying on would
             # lose it. Exit without committing instead: a restarted worker re-reads it.
@@ -270,11 +264,3 @@ class AckGuard:
             return False
         self._published.discard(key)
         return bool(self._ack(message))
-
-
-def _output_key(received: Received, result: EnrichedEvent | DeadLetter) -> bytes | None:
-    """The input message's key, or else the article id: results keep their article's key."""
-    if received.key is not None:
-        return received.key
-    identity = result.id if isinstance(result, EnrichedEvent) else result.article_id
-    return identity.encode() if identity else None

@@ -13,7 +13,7 @@ from typing import Any
 import faust
 import orjson
 
-from agents.app import MAX_MESSAGE_BYTES
+from agents.limits import MAX_REQUEST_BYTES
 from agents.security import faust_credentials
 from agents.settings import Settings
 
@@ -30,8 +30,8 @@ def _app(settings: Settings, name: str) -> tuple[faust.App, faust.TopicT, faust.
         datadir=str(settings.data_dir / name),
         web_host=settings.web_host,
         web_port=settings.web_port,
-        producer_max_request_size=MAX_MESSAGE_BYTES,
-        consumer_max_fetch_size=MAX_MESSAGE_BYTES,
+        producer_max_request_size=MAX_REQUEST_BYTES,
+        consumer_max_fetch_size=MAX_REQUEST_BYTES,
         producer_acks=-1,
         autodiscover=False,
     )

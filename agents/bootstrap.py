@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal, cast
 
 from agents.settings import Settings
-from pipeline.boilerplate import LineMemory
+from pipeline.cleaning.memory import LineMemory
+from pipeline.breaker import ModelBreaker
 from pipeline.enrichment import Enricher
 from pipeline.fingerprints import RecentFingerprints
 from pipeline.language import load_language_identifier
@@ -51,6 +52,7 @@ def build_enricher(settings: Settings, *, memory: LineMemory | None = None) -> E
         memory=memory,
         entities=_entity_stage(settings),
         stance=_stance_stage(settings),
+        breaker=ModelBreaker(settings.breaker_failures),
     )
 
 

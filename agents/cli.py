@@ -176,6 +176,7 @@ def worker() -> None:
 
     from agents.app import create_app
     from agents.bootstrap import build_enricher
+    from agents.limits import LimitsError, output_limit, topic_message_limits
     from agents.topics import ensure_topics
 
     settings = load_settings()
@@ -190,7 +191,13 @@ def worker() -> None:
     # worker waits, without stopping it.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
-    app = create_app(settings, build_enricher(settings))
+    try:
+        limit = output_limit(settings, topic_message_limits(settings))
+    except LimitsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:
+        raise _unreachable(settings, exc, "read the topics' size limits") from exc
+    app = create_app(settings, build_enricher(settings), max_record_bytes=limit)
     # The models, tokenizers and libraries are loaded for good: freezing them keeps the
     # garbage collector from walking their ~470,000 objects, a 0.2 s pause in the middle of
     # a batch every few batches. Unfrozen at exit, where the final collection runs their

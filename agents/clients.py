@@ -68,11 +68,39 @@ def consume_events(
     )
     try:
         for count, message in enumerate(consumer, start=1):
-            yield orjson.loads(message.value)
+            yield readable(message)
             if limit is not None and count >= limit:
                 return
     finally:
         consumer.close()
+
+
+def readable(message: Any) -> dict[str, Any]:
+    """A consumed record as a dict; a tombstone or a non-JSON value as a note saying so.
+
+    Any producer can write to a topic, so a reader must not stop at the first record that
+    is not one of ours.
+    """
+    if message.value is None:
+        problem = "a tombstone (no value)"
+    else:
+        try:
+            value = orjson.loads(message.value)
+        except orjson.JSONDecodeError as exc:
+            problem = f"not JSON ({exc})"
+        else:
+            if isinstance(value, dict):
+                return value
+            problem = f"JSON but not an object ({type(value).__name__})"
+    key = message.key.decode("utf-8", "replace") if message.key is not None else None
+    return {
+        "unreadable": problem,
+        "topic": message.topic,
+        "partition": message.partition,
+        "offset": message.offset,
+        "key": key,
+        "value_prefix": (message.value or b"")[:120].decode("utf-8", "replace"),
+    }
 
 
 class TopicWatcher:
@@ -128,10 +156,13 @@ class TopicWatcher:
     def collect(
         self, keys: set[str], *, timeout_s: float
     ) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-        """What arrives keyed by one of ``keys``, until each key was seen or time is up."""
+        """What arrives keyed by one of ``keys``, until each key was seen or time is up.
+
+        With no ``keys``, everything that arrives within ``timeout_s``.
+        """
         seen: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and not keys <= seen.keys():
+        while time.monotonic() < deadline and not (keys and keys <= seen.keys()):
             for topic, key, value in self.poll():
                 name = key.decode("utf-8", "replace") if key is not None else ""
                 seen.setdefault(name, []).append((topic, value))

@@ -7,6 +7,10 @@ from typing import Any
 
 def render_event(event: dict[str, Any]) -> str:
     """A few lines that show what stancewire made of one article."""
+    if "unreadable" in event or not ({"stage", "processing"} & event.keys()):
+        where = f"{event.get('topic')}[{event.get('partition')}]@{event.get('offset')}"
+        why = event.get("unreadable") or "not a stancewire record"
+        return f"UNREADABLE  {where} key {event.get('key')!r}: {why}"
     if "stage" in event and "payload_base64" in event:
         return (
             f"DEAD LETTER  {event.get('article_id') or event.get('key') or '?'}\n"

@@ -86,6 +86,19 @@ class Metrics:
             ["stage", "error_type"],
             registry=r,
         )
+        self.publish_retries = Counter(
+            "stancewire_publish_retries",
+            "Sends or transactions retried after a transient failure, by error type",
+            ["error_type"],
+            registry=r,
+        )
+        self.breaker_open = Gauge(
+            "stancewire_breaker_open",
+            "1 once a model failed on so many articles in a row that the worker stopped taking "
+            "work and is about to exit; the labels say which model and the last error",
+            ["stage", "error_type"],
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "stancewire_consumer_lag_messages",
             "High watermark minus committed offset of each assigned input partition",

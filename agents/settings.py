@@ -72,6 +72,28 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(
         default=1_048_576, ge=1024, description="raw messages larger than this are dead-lettered"
     )
+    max_message_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="largest record the worker publishes, key and value together (0: the "
+        "smallest max.message.bytes of the enriched and dead-letter topics, read at start)",
+    )
+    breaker_failures: int = Field(
+        default=32,
+        ge=1,
+        description="a model failing on this many articles in a row opens the breaker: the "
+        "worker stops taking work and exits",
+    )
+    breaker_exit_delay_s: float = Field(
+        default=15.0,
+        ge=0,
+        description="seconds an open breaker keeps /metrics up (so it is scraped) before exiting",
+    )
+    sightings_max_keys: int = Field(
+        default=200_000,
+        ge=100,
+        description="most per-source line counts kept; the rarest, then oldest, go first",
+    )
     model_max_chars: int = Field(
         default=20_000, ge=0, description="the models read this much of an article (0: all)"
     )

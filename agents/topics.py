@@ -19,7 +19,14 @@ def ensure_topics(settings: Settings) -> list[str]:
     admin = KafkaAdminClient(**client_options(settings), client_id="stancewire-admin")
     try:
         existing = set(admin.list_topics())
-        compacted = {"cleanup.policy": "compact"}
+        # Small segments and a low dirty ratio, so compaction runs on a modest topic too
+        # (a record in the active segment is never compacted; the default one is 1 GiB).
+        compacted = {
+            "cleanup.policy": "compact",
+            "segment.bytes": str(8 * 1024 * 1024),
+            "segment.ms": str(3_600_000),
+            "min.cleanable.dirty.ratio": "0.2",
+        }
         wanted = {
             settings.input_topic: {},
             settings.output_topic: {},

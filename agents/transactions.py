@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
+from agents.publishing import RefusedRecords
 from agents.security import faust_credentials
 from agents.settings import Settings
 
@@ -68,20 +69,36 @@ class TransactionalPublisher:
 
     async def publish(
         self,
-        messages: Iterable[tuple[str, bytes | None, bytes]],
+        messages: Sequence[tuple[str, bytes | None, bytes]],
         offsets: dict[tuple[str, int], int],
     ) -> None:
         """Send ``(topic, key, value)`` messages and commit ``offsets`` (next to read), atomically.
 
-        Raises when the transaction cannot be committed; it is then aborted, and the
-        caller must not acknowledge the batch.
+        When a send fails, the transaction is aborted and ``RefusedRecords`` says which
+        messages failed and why; other failures abort it and are raised as they are. Either
+        way nothing of it is visible to read_committed consumers, and the caller must not
+        acknowledge the batch.
         """
         producer = await self.start()
         await producer.begin_transaction()
         try:
-            deliveries: list[Any] = [
-                await producer.send(topic, key=key, value=value) for topic, key, value in messages
-            ]
+            deliveries: list[Any] = []
+            failed: dict[int, BaseException] = {}
+            for index, (topic, key, value) in enumerate(messages):
+                try:
+                    deliveries.append(await producer.send(topic, key=key, value=value))
+                except Exception as exc:  # refused before sending (too large, say)
+                    failed[index] = exc
+                    deliveries.append(None)
+            for index, delivery in enumerate(deliveries):
+                if delivery is None:
+                    continue
+                try:
+                    await delivery
+                except Exception as exc:
+                    failed[index] = exc
+            if failed:
+                raise RefusedRecords(failed)
             await producer.send_offsets_to_transaction(
                 {
                     TopicPartition(topic, partition): offset
@@ -96,5 +113,3 @@ class TransactionalPublisher:
             except Exception:  # the producer may be fenced or gone; the batch is not acked
                 log.exception("aborting the transaction failed")
             raise
-        for delivery in deliveries:
-            delivery.result()  # all succeeded once the commit returned

@@ -6,7 +6,6 @@ Every message of the batch comes back as exactly one record, an ``EnrichedEvent`
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -15,13 +14,17 @@ from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from pipeline import __version__
-from pipeline.boilerplate import LineMemory
+from pipeline.cleaning.memory import LineMemory
+from pipeline.breaker import ModelBreaker
 from pipeline.cleaning import CleanArticle, clean_article
 from pipeline.decoding import article_id, decode_article
 from pipeline.errors import PipelineError, StageFailed
 from pipeline.fingerprints import RecentFingerprints, simhash
 from pipeline.language import LanguageGuess, LanguageIdentifier
+from pipeline.outputs import dead_letter
 from schemas import DeadLetter, EnrichedEvent, Entity, Processing, RawArticle, Stage, Stance
+
+__all__ = ["Enricher", "Received", "dead_letter"]
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,14 @@ class Enricher:
         memory: LineMemory | None = None,
         entities: EntityStage | None = None,
         stance: StanceStage | None = None,
+        max_record_bytes: int | None = None,
+        breaker: ModelBreaker | None = None,
     ) -> None:
         self.max_payload_bytes = max_payload_bytes
+        # Dead letters are cut to fit this (the output topics' limit); None: no limit.
+        self.max_record_bytes = max_record_bytes
+        # Counts articles a model failed on in a row; opens when a model fails on everything.
+        self.breaker = breaker or ModelBreaker()
         self.model_max_chars = model_max_chars
         self.languages = languages
         self.recent = recent
@@ -141,26 +150,44 @@ class Enricher:
         return [self._finish(item) for item in work]
 
     def _prepare(self, item: _Work) -> None:
-        """Decode, validate and clean one message; failures stay on the work item."""
+        """Decode, validate and clean one message; failures stay on the work item.
+
+        An unforeseen exception is dead-lettered under the stage it happened in. Language
+        identification and near-duplicate search only add facts about a clean article, so
+        when they fail the article goes on without them and a note says why.
+        """
+        stage = Stage.DECODE
         try:
             with _timed(item, "validate"):  # decoding bytes and validating the schema
                 item.article = decode_article(
                     item.received.payload, max_bytes=self.max_payload_bytes
                 )
                 identity = item.article_id = article_id(item.article)
+            stage = Stage.CLEAN
             with _timed(item, "clean"):
                 item.clean = clean_article(item.article, memory=self.memory)
                 item.model_view = self._limit(item.clean, item.notes)
-                if self.languages is not None:
-                    item.language = self.languages.identify(item.clean.text)
-                if self.recent is not None:
-                    fingerprint = simhash(item.clean.text)
-                    item.duplicate_of = self.recent.find(fingerprint, exclude=identity)
-                    self.recent.add(identity, fingerprint)
+                self._describe(item, identity)
         except PipelineError as exc:
             item.error = exc
-        except Exception as exc:  # an unforeseen bug in cleaning must not stop the worker
-            item.error = StageFailed(Stage.CLEAN, exc)
+        except Exception as exc:  # an unforeseen bug must not stop the worker
+            item.error = StageFailed(stage, exc)
+
+    def _describe(self, item: _Work, identity: str) -> None:
+        """The clean article's language and the earlier article it nearly duplicates."""
+        assert item.clean is not None
+        if self.languages is not None:
+            try:
+                item.language = self.languages.identify(item.clean.text)
+            except Exception as exc:
+                item.notes.append(f"language: not identified ({type(exc).__name__}: {exc})")
+        if self.recent is not None:
+            try:
+                fingerprint = simhash(item.clean.text)
+                item.duplicate_of = self.recent.find(fingerprint, exclude=identity)
+                self.recent.add(identity, fingerprint)
+            except Exception as exc:
+                item.notes.append(f"duplicates: not checked ({type(exc).__name__}: {exc})")
 
     def _limit(self, clean: CleanArticle, notes: list[str]) -> CleanArticle:
         """The article as the models read it: whole sentences up to ``model_max_chars``.
@@ -219,9 +246,12 @@ class Enricher:
                 try:
                     with _timed(item, stage.value):
                         store(item, run([item])[0])
+                    self.breaker.succeeded(stage)
                 except Exception as exc:
                     item.error = StageFailed(stage, exc)
+                    self.breaker.failed(stage, item.error)
             return
+        self.breaker.succeeded(stage, len(healthy))
         elapsed = time.perf_counter() - started
         if self.on_model_batch is not None:
             cpu = clock.seconds()
@@ -236,7 +266,9 @@ class Enricher:
     def _finish(self, item: _Work) -> EnrichedEvent | DeadLetter:
         if item.error is not None:
             claimed = item.article_id or item.error.article_id
-            return dead_letter(item.received, item.error, article_id=claimed)
+            return dead_letter(
+                item.received, item.error, article_id=claimed, max_bytes=self.max_record_bytes
+            )
         article, clean = item.article, _clean(item)
         assert article is not None and item.article_id is not None
         item.timings_ms["total"] = round((time.perf_counter() - item.started) * 1000, 3)
@@ -329,23 +361,3 @@ class _timed:
     def __exit__(self, *exc: object) -> None:
         elapsed = (time.perf_counter() - self.started) * 1000
         self.item.timings_ms[self.name] = round(elapsed, 3)
-
-
-def dead_letter(
-    received: Received, error: PipelineError, *, article_id: str | None = None
-) -> DeadLetter:
-    """The dead-letter record for a message that failed ``error.stage``."""
-    return DeadLetter(
-        stage=error.stage,
-        error_type=error.error_type,
-        message=str(error),
-        topic=received.topic,
-        partition=received.partition,
-        offset=received.offset,
-        key=received.key.decode("utf-8", "replace") if received.key is not None else None,
-        article_id=article_id,
-        payload_base64=base64.b64encode(received.payload).decode("ascii"),
-        payload_size=len(received.payload),
-        failed_at=datetime.now(UTC),
-        pipeline_version=__version__,
-    )

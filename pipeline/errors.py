@@ -37,6 +37,12 @@ class EmptyArticle(PipelineError):
     stage = Stage.CLEAN
 
 
+class RecordTooLarge(PipelineError):
+    """A result too large for the output topic's message limit."""
+
+    stage = Stage.PUBLISH
+
+
 class StageFailed(PipelineError):
     """A stage raised something unexpected; ``stage`` is set per instance."""
 

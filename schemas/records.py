@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -24,6 +25,13 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
+# Characters that take no space on screen: zero-width spaces and joiners, direction marks,
+# the word joiner, variation selectors, the byte-order mark, the soft hyphen. A title made
+# of nothing else is empty to a reader; VISIBLE matches any other character.
+INVISIBLE = r"\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff"
+VISIBLE = rf"[^\s{INVISIBLE}]"
+
+
 class RawArticle(_Record):
     """An article as users produce it to the input topic.
 
@@ -37,7 +45,7 @@ class RawArticle(_Record):
                 {
                     "required": ["title", "body"],
                     "properties": {
-                        "title": {"type": "string", "pattern": "\\S"},
+                        "title": {"type": "string", "pattern": VISIBLE},
                         "body": {"type": "string"},
                     },
                 },
@@ -62,8 +70,11 @@ class RawArticle(_Record):
             raise ValueError("the article needs a 'body' (plain text) or an 'html' page")
         if self.body is not None and self.html is not None:
             raise ValueError("give either 'body' or 'html', not both")
-        if self.body is not None and not (self.title and self.title.strip()):
-            raise ValueError("a plain-text article needs a non-empty 'title'")
+        if self.body is not None and not (self.title and re.search(VISIBLE, self.title)):
+            raise ValueError(
+                "a plain-text article needs a non-empty 'title' "
+                "(spaces and zero-width characters alone do not count)"
+            )
         return self
 
 
@@ -210,8 +221,18 @@ class DeadLetter(_Record):
     offset: int | None = Field(ge=0)
     key: str | None
     article_id: str | None
-    payload_base64: str
-    payload_size: int = Field(ge=0)
+    payload_base64: str = Field(
+        description="the raw payload in base64; only a prefix of it when payload_truncated"
+    )
+    payload_size: int = Field(ge=0, description="bytes of the whole raw payload")
+    payload_sha256: str = Field(
+        pattern="^[0-9a-f]{64}$", description="sha256 of the whole raw payload, hex"
+    )
+    payload_truncated: bool = Field(
+        default=False,
+        description="true when the payload was too large to carry whole: payload_base64 then "
+        "holds its first bytes, and payload_size and payload_sha256 describe all of it",
+    )
     failed_at: AwareDatetime
     pipeline_version: str
 

@@ -30,6 +30,13 @@ LIMIT = 4096
         (b'{"title": ["t"], "body": "b"}', SchemaViolation, Stage.VALIDATE, "title"),
         (b'{"title": "t", "body": "b", "x": 1}', SchemaViolation, Stage.VALIDATE, "x: Extra"),
         (b'{"body": "text only"}', SchemaViolation, Stage.VALIDATE, "non-empty 'title'"),
+        # Zero-width characters alone are no title: the first paragraph must not become one.
+        (
+            '{"title": "\u200b\u2060\ufeff \u200d", "body": "A paragraph."}'.encode(),
+            SchemaViolation,
+            Stage.VALIDATE,
+            "non-empty 'title'",
+        ),
     ],
 )
 def test_bad_payloads_raise_errors_naming_stage_and_problem(

@@ -8,6 +8,7 @@ every such error into a dead letter that carries the raw payload.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 
 from hypothesis import HealthCheck, given, settings
@@ -83,9 +84,20 @@ def test_every_payload_comes_out_enriched_or_dead_lettered_with_its_bytes(payloa
     (result,) = ENRICHER.enrich_batch([received])
     if isinstance(result, DeadLetter):
         assert base64.b64decode(result.payload_base64) == payload
-        assert result.message and result.error_type and result.stage
+        assert result.payload_sha256 == hashlib.sha256(payload).hexdigest()
+        assert result.message and result.stage
+        # The enricher turns every exception into a dead letter, so a bug would hide here as
+        # one with the exception's own type: only the pipeline's named errors may appear.
+        assert result.error_type in EXPECTED_ERRORS, (result.error_type, result.message)
     else:
         assert isinstance(result, EnrichedEvent) and result.text
 
 
 ENRICHER = Enricher(max_payload_bytes=LIMIT)
+EXPECTED_ERRORS = {
+    "PayloadTooLarge",
+    "InvalidEncoding",
+    "InvalidJson",
+    "SchemaViolation",
+    "EmptyArticle",
+}

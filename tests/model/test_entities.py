@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from pipeline.entities import ArticleText, EntityTagger, load_entity_tagger
 from schemas import Entity, EntityType
@@ -85,6 +86,7 @@ def test_nationalities_are_misc(entities: dict[str, Entity]) -> None:
 
 def test_offsets_point_at_the_mention_text(entities: dict[str, Entity]) -> None:
     text = make_article(TITLE, STANDFIRST, PARAGRAPHS).text
+    assert len(entities) >= 10  # the loop below must have something to check
     for entity in entities.values():
         assert entity.count == len(entity.mentions)
         for mention in entity.mentions:
@@ -97,7 +99,7 @@ def test_salience_ranks_the_lead_figures_above_passing_mentions(
 ) -> None:
     assert entities["Sergey Lavrov"].salience > entities["Brussels"].salience
     assert entities["NATO"].salience > entities["Estonia"].salience
-    assert all(0.0 <= entity.salience <= 1.0 for entity in entities.values())
+    assert entities and all(0.0 <= entity.salience <= 1.0 for entity in entities.values())
 
 
 def test_entities_come_most_salient_first(tagger: EntityTagger) -> None:
@@ -162,14 +164,20 @@ def test_any_token_classification_folder_can_replace_the_shipped_model(tmp_path:
         id2label=dict(enumerate(labels)),
         label2id={label: index for index, label in enumerate(labels)},
     )
-    BertForTokenClassification(config).save_pretrained(tmp_path)
+    network = BertForTokenClassification(config)
+    # Untrained weights say nothing; a bias toward B-GPE makes every word a place, so the
+    # test sees the label mapping (GPE -> LOC) and the offsets on every word.
+    with torch.no_grad():
+        network.classifier.bias[labels.index("B-GPE")] = 50.0
+    network.save_pretrained(tmp_path)
     AutoTokenizer.from_pretrained(str(base_model_dir())).save_pretrained(tmp_path)
     tagger = load_entity_tagger(tmp_path, batch_size=2)
     assert tagger.model_name == str(tmp_path)
     article = make_article(TITLE, STANDFIRST, PARAGRAPHS)
     (found,) = tagger.tag_articles([article])
+    assert len(found) > 20
     for entity in found:
-        assert entity.type in {EntityType.PER, EntityType.ORG, EntityType.LOC}
+        assert entity.type is EntityType.LOC
         for mention in entity.mentions:
             assert article.text[mention.start : mention.end] == mention.text
 

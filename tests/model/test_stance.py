@@ -120,7 +120,10 @@ def test_opposition_in_reporting_voice_is_against(classifier: StanceClassifier, 
 # FNC body that "agrees" with a headline; insults in a quote read as neutral reporting
 # since the tweet-focused training stage. strict=True: the day a model gets these right,
 # the suite says so.
-@pytest.mark.xfail(strict=True, reason="shipped model: known misreadings of news prose")
+# raises=AssertionError: only a wrong label is the known weakness; a crash fails the test.
+@pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason="shipped model: known misreadings of news prose"
+)
 @pytest.mark.parametrize(
     ("text", "target", "expected"),
     [
@@ -178,12 +181,18 @@ def test_a_batch_keeps_articles_and_targets_in_order_and_caps_entities(
 def test_probabilities_come_calibrated_from_the_shipped_settings(
     classifier: StanceClassifier,
 ) -> None:
-    temperature = float(getattr(classifier.scorer, "temperature", 0.0))
-    assert 0.3 < temperature < 5.0
+    scorer = classifier.scorer
+    assert isinstance(scorer, CrossEncoderScorer)
+    fitted = json.loads((SHIPPED_MODEL_DIR / "stance.json").read_text())["temperature"]
+    # The temperature fitted on dev is the one applied, and it is not a no-op.
+    assert scorer.temperature == pytest.approx(fitted) and abs(fitted - 1.0) > 0.05
     assert classifier.model_name.startswith("stancewire-stance")
-    probabilities = classifier.scorer.score_pairs(["NATO accession"], [ACCESSION])
-    assert probabilities.shape == (1, 4)
-    assert float(probabilities.sum()) == pytest.approx(1.0, abs=1e-5)
+    targets, passages = ["NATO accession", "Sweden"], [ACCESSION, ACCESSION]
+    probabilities = scorer.score_pairs(targets, passages)
+    expected = torch.softmax(scorer.logits(targets, passages) / fitted, dim=-1)
+    assert torch.allclose(probabilities, expected, atol=1e-5)
+    uncalibrated = torch.softmax(scorer.logits(targets, passages), dim=-1)
+    assert not torch.allclose(probabilities, uncalibrated, atol=1e-3)
 
 
 def test_pairs_batched_by_length_get_the_logits_they_get_alone() -> None:

@@ -20,9 +20,9 @@ from agents.publishing import publish_each, publish_transactionally
 from agents.security import faust_credentials
 from agents.settings import Settings
 from agents.sightings import SightingsBook, load_counts, sightings_topic
-from agents.transactions import TransactionalPublisher
-from pipeline.cleaning.memory import LineMemory
+from agents.transactions import IdempotentSender, TransactionalPublisher
 from pipeline.breaker import ModelBreaker
+from pipeline.cleaning.memory import LineMemory
 from pipeline.enrichment import Enricher, Received
 from pipeline.outputs import Destination, OutputRecord, output_record
 
@@ -75,8 +75,6 @@ def create_app(
         key_serializer="raw",
         value_serializer="raw",
     )
-    enriched = app.topic(settings.output_topic, key_serializer="raw", value_serializer="raw")
-    dead_letters = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
     # Per-source line counts: loaded from their compacted topic before the worker joins
     # the group, written back as they grow (see agents/sightings.py for why not a table).
     sightings = app.topic(sightings_topic(settings), key_serializer="raw", value_serializer="raw")
@@ -87,14 +85,14 @@ def create_app(
     # One thread: the models use both cores themselves, and order within a batch is kept.
     model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich")
     guard = AckGuard()
-    topics = {Destination.ENRICHED: enriched, Destination.DEAD_LETTER: dead_letters}
     names = {
         Destination.ENRICHED: settings.output_topic,
         Destination.DEAD_LETTER: settings.dlq_topic,
     }
+    sender = IdempotentSender(settings, max_request_size=max_record_bytes)
 
     async def send(destination: Destination, key: bytes | None, value: bytes) -> Any:
-        return await topics[destination].send(key=key, value=value)
+        return await sender.send(names[destination], key, value)
 
     def retried(exc: BaseException) -> None:
         metrics.publish_retries.labels(type(exc).__name__).inc()

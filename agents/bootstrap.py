@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal, cast
 
 from agents.settings import Settings
-from pipeline.cleaning.memory import LineMemory
 from pipeline.breaker import ModelBreaker
+from pipeline.cleaning.memory import LineMemory
 from pipeline.enrichment import Enricher
 from pipeline.fingerprints import RecentFingerprints
 from pipeline.language import load_language_identifier

@@ -33,6 +33,45 @@ log = logging.getLogger(__name__)
 TRANSACTION_TIMEOUT_MS = 15_000
 
 
+def producer_options(
+    settings: Settings, *, max_request_size: int, client_id: str
+) -> dict[str, Any]:
+    """An idempotent aiokafka producer that waits for all in-sync replicas."""
+    return {
+        "bootstrap_servers": settings.bootstrap_servers.split(","),
+        "enable_idempotence": True,
+        "acks": "all",
+        "max_request_size": max_request_size,
+        "client_id": client_id,
+        **credentials_to_aiokafka_auth(faust_credentials(settings)),
+    }
+
+
+class IdempotentSender:
+    """At-least-once sends of results through one idempotent producer.
+
+    Faust's own producer is not idempotent outside transactions: a send it retries after a
+    lost acknowledgement (a leader moving, say) can be written twice. With idempotence the
+    broker drops such a repeat, so duplicates come only from re-read batches.
+    """
+
+    def __init__(self, settings: Settings, *, max_request_size: int) -> None:
+        self._options = producer_options(
+            settings,
+            max_request_size=max_request_size,
+            client_id=f"stancewire-{settings.app_id}-results",
+        )
+        self._producer: AIOKafkaProducer | None = None
+
+    async def send(self, topic: str, key: bytes | None, value: bytes) -> Any:
+        """Queue one record; returns the future of the broker's acknowledgement."""
+        if self._producer is None:
+            producer = AIOKafkaProducer(**self._options)
+            await producer.start()
+            self._producer = producer
+        return await self._producer.send(topic, key=key, value=value)
+
+
 class TransactionalPublisher:
     """Publishes batches atomically with their consumer offsets."""
 
@@ -42,14 +81,13 @@ class TransactionalPublisher:
             settings.transactional_id or f"{settings.app_id}-{socket.gethostname()}"
         )
         self._options: dict[str, Any] = {
-            "bootstrap_servers": settings.bootstrap_servers.split(","),
+            **producer_options(
+                settings,
+                max_request_size=max_request_size,
+                client_id=f"stancewire-{self.transactional_id}",
+            ),
             "transactional_id": self.transactional_id,
-            "enable_idempotence": True,
-            "acks": "all",
-            "max_request_size": max_request_size,
             "transaction_timeout_ms": TRANSACTION_TIMEOUT_MS,
-            "client_id": f"stancewire-{self.transactional_id}",
-            **credentials_to_aiokafka_auth(faust_credentials(settings)),
         }
         self._producer: AIOKafkaProducer | None = None
 

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from pipeline import __version__
-from pipeline.cleaning.memory import LineMemory
 from pipeline.breaker import ModelBreaker
 from pipeline.cleaning import CleanArticle, clean_article
+from pipeline.cleaning.memory import LineMemory
 from pipeline.decoding import article_id, decode_article
 from pipeline.errors import PipelineError, StageFailed
 from pipeline.fingerprints import RecentFingerprints, simhash

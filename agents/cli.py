@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -301,6 +302,69 @@ def consume(
 
 
 @main.command()
+@click.option("--stage", default=None, help="only dead letters of this stage (decode, validate...)")
+@click.option("--error-type", default=None, help="only this error type (SchemaViolation...)")
+@click.option("--id", "ids", multiple=True, help="only this article id or message key (repeatable)")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
+    default=None,
+    help="only dead letters that failed at or after this time (UTC unless given)",
+)
+@click.option("--limit", type=int, default=None, help="replay at most this many")
+@click.option("--dry-run", is_flag=True, help="list what would be replayed and send nothing")
+@click.option(
+    "--payload",
+    "payload_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="send this file's bytes instead of the stored payload (one dead letter only)",
+)
+@click.option("--force", is_flag=True, help="replay dead letters that were replayed before")
+def replay(
+    stage: str | None,
+    error_type: str | None,
+    ids: tuple[str, ...],
+    since: datetime | None,
+    limit: int | None,
+    dry_run: bool,
+    payload_file: Path | None,
+    force: bool,
+) -> None:
+    """Send dead letters back to the input topic, with their key and where they came from."""
+    from kafka.errors import KafkaError
+
+    from agents.replay import ReplayError, Selection, plan
+    from agents.replay import replay as send_again
+
+    settings = load_settings()
+    options = _client_options(settings)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    selection = Selection(stage, error_type, frozenset(ids), since, limit)
+    try:
+        planned = plan(options, settings, selection)
+        for item in planned:
+            letter = item.letter
+            before = "  (replayed before)" if item.replayed_before else ""
+            click.echo(
+                f"{'would replay' if dry_run else 'replaying'} {item.place} "
+                f"{letter.article_id or letter.key or '-'}: {letter.stage.value} "
+                f"{letter.error_type}, {letter.payload_size} bytes{before}"
+            )
+        if not planned:
+            click.echo("no dead letter matches", err=True)
+        if dry_run or not planned:
+            return
+        sent = send_again(options, settings, planned, payload_file=payload_file, force=force)
+    except ReplayError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KafkaError as exc:
+        raise _unreachable(settings, exc, "replay dead letters") from exc
+    click.echo(f"replayed {len(sent)} dead letters to {settings.input_topic}", err=True)
+
+
+@main.command()
 @click.option("--url", default=None, help="worker web address [default: from the settings]")
 @click.option("--interval", default=2.0, show_default=True, help="seconds between refreshes")
 @click.option("--once", is_flag=True, help="print the figures once and exit")
@@ -567,6 +631,107 @@ def bench(
         f"{ours['fraction_of_bound']} of the bound, model stages alone "
         f"{ours['model_fraction_of_bound']}; details in {json_out}, plot in {plot_out}"
     )
+
+
+@main.command()
+@click.option("--articles", type=click.IntRange(min=1), default=20_000, show_default=True)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0.01),
+    default=20.0,
+    show_default=True,
+    help="articles produced per second",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="seconds between samples of memory, throughput and p99 latency",
+)
+@click.option(
+    "--data",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="article files or folders to cycle through [default: the packaged samples]",
+)
+@click.option(
+    "--models/--no-models",
+    default=True,
+    show_default=True,
+    help="run the entity and stance models, or only cleaning and language",
+)
+@click.option(
+    "--max-growth",
+    type=float,
+    default=0.10,
+    show_default=True,
+    help="fail when memory grows more than this from the second to the last quarter",
+)
+@click.option(
+    "--port",
+    default=9092,
+    show_default=True,
+    help="local broker port; the broker is started if it does not run",
+)
+@click.option("--bootstrap", default=None, help="use this Kafka instead of a local broker")
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="also write the samples and totals here",
+)
+def soak(
+    articles: int,
+    rate: float,
+    interval: float,
+    data: tuple[Path, ...],
+    models: bool,
+    max_growth: float,
+    port: int,
+    bootstrap: str | None,
+    json_out: Path | None,
+) -> None:
+    """Feed one worker at a steady rate and watch its memory; exit 1 if it grows or loses."""
+    from agents.soak import SoakError, SoakPlan, run_soak
+
+    settings = load_settings()
+    local = None
+    if bootstrap is None:
+        local = LocalBroker(port=port)
+        started_here = local.pid() is None
+        try:
+            local.start()
+        except BrokerError as exc:
+            raise click.ClickException(str(exc)) from exc
+        bootstrap = local.bootstrap
+        if not started_here:
+            local = None  # someone else's broker: left running
+    settings = settings.model_copy(update={"bootstrap_servers": bootstrap})
+    plan = SoakPlan(articles, rate, interval, models, data, max_growth)
+    workdir = Path(".stancewire") / f"soak-{time.strftime('%Y%m%dT%H%M%S')}"
+    try:
+        report = run_soak(settings, plan, workdir, echo=click.echo)
+    except SoakError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        if local is not None:
+            local.stop()
+    if json_out is not None:
+        json_out.write_bytes(report.to_json())
+    growth = "n/a" if report.rss_growth is None else f"{100 * report.rss_growth:+.1f} %"
+    click.echo(
+        f"soak: in {articles} / enriched {report.enriched} / dead-lettered "
+        f"{report.dead_lettered} / duplicates {report.duplicates} / lost {report.lost} in "
+        f"{report.seconds:.0f} s; p99 {report.p99_ms} ms; peak RSS {report.peak_rss_mb} MB; "
+        f"RSS growth from the second to the last quarter {growth} "
+        f"(allowed {100 * max_growth:.0f} %)"
+    )
+    if report.worker_exit is not None:
+        click.echo(f"the worker exited with {report.worker_exit}; see {workdir / 'worker.log'}")
+    if not report.passed:
+        sys.exit(1)
 
 
 # --- demo ---------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ def test_repeated_lines_and_title_echo_are_removed() -> None:
         "Floods hit the north",
         "Floods hit the north\nRivers rose overnight in three towns.\n"
         "Rivers rose overnight in three towns.\nRescue teams arrived by boat.",
+        classify=False,
     )
     assert [r.reason for r in removed] == ["title-repeated", "repeated-line"]
     assert [b.text for b in blocks][1:] == [

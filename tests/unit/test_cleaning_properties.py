@@ -48,10 +48,11 @@ def test_bytes_decoded_with_replacement_are_cleaned_without_error(raw: bytes) ->
 
 @settings(max_examples=300, deadline=None)
 @given(title=st.text(min_size=1, max_size=60).filter(str.strip), lines=LINES)
-def test_cleaning_is_idempotent(title: str, lines: list[str]) -> None:
-    text, blocks, _ = clean_text(title, "\n".join(lines))
+def test_rule_cleaning_is_idempotent(title: str, lines: list[str]) -> None:
+    # The rules are; the classifier reads context, which removing lines changes.
+    text, blocks, _ = clean_text(title, "\n".join(lines), classify=False)
     titled = bool(blocks) and blocks[0].type is BlockType.TITLE
     body = "\n".join(block.text for block in blocks[1 if titled else 0 :])
-    again, again_blocks, _ = clean_text(blocks[0].text if titled else "", body)
+    again, again_blocks, _ = clean_text(blocks[0].text if titled else "", body, classify=False)
     assert [b.text for b in again_blocks] == [b.text for b in blocks]
     assert again == text

@@ -1,0 +1,79 @@
+"""The line classifier keeps the story of a page a crawler copied and drops its furniture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.cleaning import clean_article, clean_text, load_line_model
+from pipeline.cleaning.features import FEATURES, line_features
+from pipeline.cleaning.lines import ModelFileError
+from schemas import BlockType, RawArticle
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "scraped-harbour-page.txt"
+
+
+def _page() -> tuple[str, list[str]]:
+    title, *lines = FIXTURE.read_text().splitlines()
+    return title, lines
+
+
+def test_scraped_page_keeps_the_story_and_drops_the_furniture() -> None:
+    title, lines = _page()
+    _, blocks, removed = clean_text(title, "\n".join(lines))
+    kept = [b.text for b in blocks if b.type is not BlockType.TITLE]
+    story = [line for line in lines if len(line.split()) > 18]
+    assert all(line in kept for line in story), set(story) - set(kept)
+    dropped = {r.text for r in removed}
+    for furniture in (
+        "Home",
+        "Sign in",
+        "Home > News > Local",
+        "Most read",
+        "About us | Contact | Privacy | Terms",
+    ):
+        assert furniture in dropped, furniture
+    # Every removed line says why.
+    assert all(r.reason for r in removed)
+    assert any(r.reason.startswith("furniture:") for r in removed)
+
+
+def test_without_the_classifier_the_furniture_stays() -> None:
+    title, lines = _page()
+    _, blocks, _ = clean_text(title, "\n".join(lines), classify=False)
+    assert "Most read" in [b.text for b in blocks]
+
+
+def test_feature_rows_match_the_feature_names() -> None:
+    title, lines = _page()
+    matrix = line_features(lines, title=title)
+    assert matrix.shape == (len(lines), len(FEATURES))
+    assert np.isfinite(matrix).all()
+
+
+def test_shipped_model_loads_small_and_scores_every_line() -> None:
+    model = load_line_model()
+    assert model.metadata["pages"] > 0
+    assert (
+        Path(__file__).parents[2] / "pipeline/models/cleaning/lines.json"
+    ).stat().st_size < 1_000_000
+
+
+def test_a_wrong_model_file_is_refused_with_its_cause(tmp_path: Path) -> None:
+    path = tmp_path / "lines.json"
+    path.write_text('{"format": "something-else"}')
+    with pytest.raises(ModelFileError, match="not a stancewire-line-classifier"):
+        load_line_model(path)
+    with pytest.raises(ModelFileError, match="train cleaning"):
+        load_line_model(tmp_path / "missing.json")
+
+
+def test_seed_style_article_keeps_its_headings(ceasefire_text: str) -> None:
+    title, _, body = ceasefire_text.partition("\n")
+    clean = clean_article(RawArticle(title=title, body=body))
+    assert [b.text for b in clean.blocks if b.type is BlockType.HEADING] == [
+        "Positions on a Ceasefire",
+        "Border Regions",
+    ]

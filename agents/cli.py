@@ -519,6 +519,16 @@ _pass_through(
 )
 
 
+_pass_through(
+    train,
+    "cleaning",
+    "training.cleaning_training",
+    "train",
+    "Train the text line classifier: --data DIR (ScrapingHub pages) [--stories DIR (BBC)] "
+    "[--out FILE].",
+)
+
+
 @evaluate.command("cleaning")
 @click.option(
     "--data",
@@ -527,20 +537,53 @@ _pass_through(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="folder with html/*.html.gz and ground-truth.json",
 )
+@click.option(
+    "--as-text",
+    is_flag=True,
+    help="score the text path on the pages rendered as a crawler copies them (cross-validated)",
+)
+@click.option(
+    "--stories",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="with --as-text: the clean stories (BBC) the classifier also trains on",
+)
+@click.option(
+    "--outputs", type=click.Path(path_type=Path), help="with --as-text: write each page's kept text"
+)
 @click.option("--json", "as_json", is_flag=True, help="end with one JSON line of the scores")
-def evaluate_cleaning(data_dir: Path, as_json: bool) -> None:
-    """HTML extraction: stancewire and plain trafilatura on the same pages, side by side."""
-    from pipeline.cleaning_eval import evaluate_extraction
+def evaluate_cleaning(
+    data_dir: Path, as_text: bool, stories: Path | None, outputs: Path | None, as_json: bool
+) -> None:
+    """HTML extraction, or with --as-text the text path, beside trafilatura on the same pages."""
+    from training.cleaning_eval import evaluate_as_text, evaluate_extraction
 
     if not (data_dir / "ground-truth.json").exists():
         raise click.ClickException(f"{data_dir} has no ground-truth.json (ScrapingHub layout)")
-    result = evaluate_extraction(data_dir)
-    click.echo(f"{result['pages']} pages, token 4-gram shingles (ScrapingHub benchmark scoring)")
-    for name in ("stancewire", "trafilatura"):
+    if as_text:
+        result = evaluate_as_text(data_dir, stories_dir=stories)
+        kept = result.pop("outputs")
+        if outputs:
+            outputs.write_bytes(orjson.dumps(kept, option=JSON_PRETTY))
+        click.echo(
+            f"{result['pages']} pages rendered as text, {result['folds']}-fold cross-validated by "
+            "site, token 4-gram shingles (ScrapingHub benchmark scoring)"
+        )
+        names: tuple[str, ...] = (
+            "text_cross_validated",
+            "text_rules_only",
+            "keep_everything",
+            "trafilatura_html",
+            "line_labels_ceiling",
+        )
+    else:
+        result = evaluate_extraction(data_dir)
+        click.echo(f"{result['pages']} pages, token 4-gram shingles (ScrapingHub scoring)")
+        names = ("stancewire", "trafilatura")
+    for name in names:
         scores = result[name]
         click.echo(
-            f"  {name:<12} precision {scores['precision']:.4f}  recall {scores['recall']:.4f}"
-            f"  F1 {scores['f1']:.4f}  ({result['seconds'][name]:.1f} s)"
+            f"  {name:<22} precision {scores['precision']:.4f}  recall {scores['recall']:.4f}"
+            f"  F1 {scores['f1']:.4f}"
         )
     if as_json:
         click.echo(orjson.dumps(result))
@@ -556,12 +599,17 @@ def evaluate_cleaning(data_dir: Path, as_json: bool) -> None:
 )
 @click.option("--limit", type=int, default=None, help="use at most this many articles")
 @click.option("--seed", type=int, default=13, show_default=True)
+@click.option(
+    "--unseen", is_flag=True, help="inject kinds and languages nothing in the cleaner was built on"
+)
 @click.option("--json", "as_json", is_flag=True, help="end with one JSON line of the scores")
-def evaluate_boilerplate_lines(data_dir: Path, limit: int | None, seed: int, as_json: bool) -> None:
+def evaluate_boilerplate_lines(
+    data_dir: Path, limit: int | None, seed: int, unseen: bool, as_json: bool
+) -> None:
     """Synthetic text benchmark: inject boilerplate lines into clean articles, score removal."""
-    from pipeline.cleaning_eval import evaluate_boilerplate
+    from training.cleaning_eval import evaluate_boilerplate
 
-    result = evaluate_boilerplate(data_dir, limit=limit, seed=seed)
+    result = evaluate_boilerplate(data_dir, limit=limit, seed=seed, unseen=unseen)
     lines = result["lines"]
     click.echo(
         f"{result['articles']} articles, {result['paragraphs']} story paragraphs: boilerplate "
@@ -569,7 +617,7 @@ def evaluate_boilerplate_lines(data_dir: Path, limit: int | None, seed: int, as_
         f"F1 {lines['f1']:.4f}; paragraph loss {100 * result['paragraph_loss']:.3f} %"
     )
     for kind, recall in result["recall_by_kind"].items():
-        click.echo(f"  recall {kind:<12} {recall:.4f}")
+        click.echo(f"  recall {kind:<18} {recall:.4f}")
     if as_json:
         click.echo(orjson.dumps(result))
 

@@ -91,8 +91,8 @@ def create_app(
     }
     sender = IdempotentSender(settings, max_request_size=max_record_bytes)
 
-    async def send(destination: Destination, key: bytes | None, value: bytes) -> Any:
-        return await sender.send(names[destination], key, value)
+    async def send(record: OutputRecord) -> Any:
+        return await sender.send(names[record.destination], record)
 
     def retried(exc: BaseException) -> None:
         metrics.publish_retries.labels(type(exc).__name__).inc()
@@ -123,8 +123,7 @@ def create_app(
 
         async def commit(shaped: list[OutputRecord]) -> None:
             assert transactions is not None
-            messages = [(names[r.destination], r.key, r.value) for r in shaped]
-            await transactions.publish(messages, offsets)
+            await transactions.publish([(names[r.destination], r) for r in shaped], offsets)
 
         await publish_transactionally(batch, records, commit, retried, max_bytes=max_record_bytes)
         committed_in_transactions.update(offsets)

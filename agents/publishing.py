@@ -22,8 +22,8 @@ from aiokafka import errors as kafka_errors
 
 from pipeline.enrichment import Received
 from pipeline.errors import StageFailed
-from pipeline.outputs import Destination, OutputRecord, dead_letter
-from schemas import DeadLetter, EnrichedEvent, Stage, encode
+from pipeline.outputs import OutputRecord, dead_letter, dead_letter_record
+from schemas import DeadLetter, EnrichedEvent, Stage
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,8 @@ REFUSALS: tuple[type[BaseException], ...] = (
 FIRST_RETRY_S = 0.5
 LONGEST_RETRY_S = 30.0
 
-# (destination, key, value) -> the broker's acknowledgement to await
-Send = Callable[[Destination, bytes | None, bytes], Awaitable[Awaitable[Any]]]
+# a record -> the broker's acknowledgement to await
+Send = Callable[[OutputRecord], Awaitable[Awaitable[Any]]]
 OnRetry = Callable[[BaseException], None]
 
 
@@ -71,7 +71,7 @@ def replacement(
         letter = _without_payload(result, f"the broker refused the dead letter: {cause}")
     else:
         raise exc
-    return OutputRecord(Destination.DEAD_LETTER, record.key, encode(letter), letter)
+    return dead_letter_record(record.key, letter)
 
 
 def _without_payload(letter: DeadLetter, why: str) -> DeadLetter:
@@ -106,7 +106,7 @@ async def publish_each(
     pending: list[Awaitable[Any] | BaseException] = []
     for record in records:
         try:
-            pending.append(await send(record.destination, record.key, record.value))
+            pending.append(await send(record))
         except Exception as exc:  # aiokafka refuses an oversize record before sending
             pending.append(exc)
     published = []
@@ -141,7 +141,7 @@ async def _settle(
             else:
                 raise
         try:
-            delivery = await send(record.destination, record.key, record.value)
+            delivery = await send(record)
         except Exception as exc:
             delivery = exc
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
+from agents.replay import replays_topic
 from agents.security import client_options
 from agents.settings import Settings
 from agents.sightings import sightings_topic
@@ -13,8 +14,8 @@ from agents.sightings import sightings_topic
 def ensure_topics(settings: Settings) -> list[str]:
     """Create whichever topic does not exist yet; return the names created.
 
-    The input, output and dead-letter topics, plus the compacted topic of the app's
-    per-source line counts.
+    The input, output and dead-letter topics, plus the compacted topics of the app's
+    per-source line counts and of the dead letters it replayed.
     """
     admin = KafkaAdminClient(**client_options(settings), client_id="stancewire-admin")
     try:
@@ -32,6 +33,7 @@ def ensure_topics(settings: Settings) -> list[str]:
             settings.output_topic: {},
             settings.dlq_topic: {},
             sightings_topic(settings): compacted,
+            replays_topic(settings): compacted,
         }
         missing = [name for name in wanted if name not in existing]
         if missing:

@@ -27,6 +27,7 @@ from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 from agents.publishing import RefusedRecords
 from agents.security import faust_credentials
 from agents.settings import Settings
+from pipeline.outputs import OutputRecord
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +64,20 @@ class IdempotentSender:
         )
         self._producer: AIOKafkaProducer | None = None
 
-    async def send(self, topic: str, key: bytes | None, value: bytes) -> Any:
+    async def send(self, topic: str, record: OutputRecord) -> Any:
         """Queue one record; returns the future of the broker's acknowledgement."""
+        producer = await self.start()
+        return await producer.send(
+            topic, key=record.key, value=record.value, headers=list(record.headers)
+        )
+
+    async def start(self) -> AIOKafkaProducer:
+        """Connect (inside the event loop); later calls return the same producer."""
         if self._producer is None:
             producer = AIOKafkaProducer(**self._options)
             await producer.start()
             self._producer = producer
-        return await self._producer.send(topic, key=key, value=value)
+        return self._producer
 
 
 class TransactionalPublisher:
@@ -107,10 +115,10 @@ class TransactionalPublisher:
 
     async def publish(
         self,
-        messages: Sequence[tuple[str, bytes | None, bytes]],
+        messages: Sequence[tuple[str, OutputRecord]],
         offsets: dict[tuple[str, int], int],
     ) -> None:
-        """Send ``(topic, key, value)`` messages and commit ``offsets`` (next to read), atomically.
+        """Send ``(topic, record)`` messages and commit ``offsets`` (next to read), atomically.
 
         When a send fails, the transaction is aborted and ``RefusedRecords`` says which
         messages failed and why; other failures abort it and are raised as they are. Either
@@ -122,9 +130,12 @@ class TransactionalPublisher:
         try:
             deliveries: list[Any] = []
             failed: dict[int, BaseException] = {}
-            for index, (topic, key, value) in enumerate(messages):
+            for index, (topic, record) in enumerate(messages):
                 try:
-                    deliveries.append(await producer.send(topic, key=key, value=value))
+                    delivery = await producer.send(
+                        topic, key=record.key, value=record.value, headers=list(record.headers)
+                    )
+                    deliveries.append(delivery)
                 except Exception as exc:  # refused before sending (too large, say)
                     failed[index] = exc
                     deliveries.append(None)

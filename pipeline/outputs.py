@@ -23,9 +23,9 @@ from schemas import DeadLetter, EnrichedEvent, encode
 if TYPE_CHECKING:
     from pipeline.enrichment import Received
 
-# Room for what the broker counts on top of the value: the record's headers, timestamps,
-# varints and the batch header. Kafka's own per-record overhead is under 100 bytes.
-RECORD_OVERHEAD_BYTES = 1024
+# Room for what the broker counts on top of the value: the record's headers (a dead
+# letter's are at most about 700 bytes), timestamps, varints and the batch header.
+RECORD_OVERHEAD_BYTES = 2048
 MAX_MESSAGE_CHARS = 2000  # of a dead letter's error message; pydantic's can quote megabytes
 MAX_KEY_BYTES = 1024  # an output key longer than this is replaced by its hash
 
@@ -43,6 +43,7 @@ class OutputRecord:
     key: bytes | None
     value: bytes
     result: EnrichedEvent | DeadLetter
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 def output_record(
@@ -63,8 +64,24 @@ def output_record(
             "STANCEWIRE_MAX_PAYLOAD_BYTES)"
         )
         result = dead_letter(received, too_large, article_id=result.id, max_bytes=max_bytes)
-    value = encode(result)
-    return OutputRecord(Destination.DEAD_LETTER, key, value, result)
+    return dead_letter_record(key, result)
+
+
+def dead_letter_record(key: bytes | None, letter: DeadLetter) -> OutputRecord:
+    """A dead letter with its error context also as Kafka headers.
+
+    Any Kafka tool then shows why a message failed without decoding the JSON, for example
+    ``kcat -C -t articles.dlq -f '%h\\n'``.
+    """
+    source = f"{letter.topic}/{letter.partition}/{letter.offset}"
+    headers = (
+        ("stancewire-stage", letter.stage.value.encode()),
+        ("stancewire-error-type", letter.error_type.encode()),
+        ("stancewire-message", _bounded(letter.message, 200).encode()),
+        ("stancewire-source", source.encode()),
+        ("stancewire-payload-sha256", letter.payload_sha256.encode()),
+    )
+    return OutputRecord(Destination.DEAD_LETTER, key, encode(letter), letter, headers)
 
 
 def output_key(received: Received, result: EnrichedEvent | DeadLetter) -> bytes | None:

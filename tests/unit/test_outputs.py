@@ -77,3 +77,15 @@ def test_dead_letters_fit_for_every_payload_size(size: int) -> None:
     record = output_record(received, letter, max_bytes=LIMIT)
     assert len(record.value) + len(record.key or b"") <= LIMIT
     assert letter.payload_truncated == (len(base64.b64decode(letter.payload_base64)) < size)
+
+
+def test_dead_letters_carry_their_error_context_as_headers() -> None:
+    received = Received(payload=b"\xff", key=b"k", topic="articles.raw", partition=3, offset=12)
+    letter = dead_letter(received, PayloadTooLarge("payload is 1 byte, over " + "x" * 500))
+    headers = dict(output_record(received, letter, max_bytes=LIMIT).headers)
+    assert headers["stancewire-stage"] == b"decode"
+    assert headers["stancewire-error-type"] == b"PayloadTooLarge"
+    assert headers["stancewire-source"] == b"articles.raw/3/12"
+    assert headers["stancewire-payload-sha256"] == hashlib.sha256(b"\xff").hexdigest().encode()
+    assert headers["stancewire-message"].startswith(b"payload is 1 byte")
+    assert len(headers["stancewire-message"]) < 260

@@ -47,7 +47,8 @@ class FakeBroker:
         self.failures, self.at_send = failures, at_send
         self.sent: list[tuple[Destination, bytes | None, bytes]] = []
 
-    async def send(self, destination: Destination, key: bytes | None, value: bytes) -> Any:
+    async def send(self, record: OutputRecord) -> Any:
+        destination, key, value = record.destination, record.key, record.value
         queued = self.failures.get(key or b"", [])
         error = queued.pop(0) if queued else None
         if error is not None and self.at_send:
@@ -162,8 +163,8 @@ def test_an_oversize_input_dead_letter_is_sent_truncated_and_not_refused() -> No
     record = output_record(received, letter, max_bytes=100_000)
     limit = 100_000
 
-    async def send(destination: Destination, key: bytes | None, value: bytes) -> Any:
-        if len(value) + len(key or b"") > limit:
+    async def send(record: OutputRecord) -> Any:
+        if len(record.value) + len(record.key or b"") > limit:
             raise kafka_errors.MessageSizeTooLargeError()
 
         async def ack() -> None:

@@ -128,9 +128,17 @@ def clean_text(
         )
         words = np.asarray([word_count(line) for line in body_lines], dtype=np.float64)
         story = model.decode(model.story_probabilities(features, words))
-        for row, (i, is_story) in enumerate(zip(rest, story, strict=True)):
-            if reasons[i] is None and not is_story:
-                reasons[i] = furniture_reason(features[row])
+        furniture = {
+            i: furniture_reason(features[row])
+            for row, (i, is_story) in enumerate(zip(rest, story, strict=True))
+            if reasons[i] is None and not is_story
+        }
+        # The classifier judges a line by the page around it; a body too short to have a
+        # page around it (one or two sentences sent as JSON) would lose its whole story.
+        # Left with nothing, the lines that only the classifier removed are kept.
+        if any(reasons[i] is None and i not in furniture for i in range(len(lines))):
+            for i, reason in furniture.items():
+                reasons[i] = reason
     removed = [
         RemovedBlock(text=line, reason=reason)
         for line, reason in zip(lines, reasons, strict=True)

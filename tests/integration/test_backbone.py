@@ -95,9 +95,14 @@ BAD_INPUTS: dict[str, tuple[bytes | None, str, str]] = {
     "binary": (bytes(range(256)) * 4, "decode", "InvalidEncoding"),
     "empty-body": (b'{"title": "Nothing follows", "body": ""}', "clean", "EmptyArticle"),
     "zero-width-flood": (
-        orjson.dumps({"title": "\u200b" * 50, "body": "\u200b\u200d\u2060" * 20_000}),
+        orjson.dumps({"title": "Nothing visible", "body": "\u200b\u200d\u2060" * 20_000}),
         "clean",
         "EmptyArticle",
+    ),
+    "zero-width-title": (
+        orjson.dumps({"title": "\u200b" * 50, "body": "Talks went on in Oslo."}),
+        "validate",
+        "SchemaViolation",
     ),
     "entity-bomb": (
         orjson.dumps({"html": BOMB}),

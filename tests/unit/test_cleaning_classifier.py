@@ -77,3 +77,14 @@ def test_seed_style_article_keeps_its_headings(ceasefire_text: str) -> None:
         "Positions on a Ceasefire",
         "Border Regions",
     ]
+
+
+def test_a_short_body_is_never_emptied_by_the_classifier_alone() -> None:
+    # Alone, without a page around it, this line looks like furniture to the classifier.
+    _, blocks, removed = clean_text("Ferry strike ends", "Story 1.")
+    assert [b.text for b in blocks] == ["Ferry strike ends", "Story 1."]
+    assert removed == []
+    # A phrase rule still removes a line however short the body is.
+    _, blocks, removed = clean_text("Ferry strike ends", "Reklam yükleniyor...\nStory 1.")
+    assert [b.text for b in blocks] == ["Ferry strike ends", "Story 1."]
+    assert [r.text for r in removed] == ["Reklam yükleniyor..."]

@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -307,7 +308,6 @@ def fetch_kafka(version: str = KAFKA_VERSION) -> Path:
     _run(
         [
             mvn,
-            "-q",
             "-B",
             "-f",
             str(project / "pom.xml"),
@@ -316,6 +316,7 @@ def fetch_kafka(version: str = KAFKA_VERSION) -> Path:
             f"-DoutputDirectory={partial}",
         ],
         what=f"fetching Apache Kafka {version} from Maven Central",
+        show=True,
     )
     partial.rename(libs)  # only a complete download ever counts as cached
     return libs
@@ -359,11 +360,18 @@ def _require(program: str, advice: str) -> str:
     return path
 
 
-def _run(command: list[str], *, what: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip()[-3000:]
-        raise BrokerError(f"{what} failed (exit {result.returncode}):\n{output}")
+def _run(command: list[str], *, what: str, show: bool = False) -> None:
+    """Run a set-up command; with ``show`` its output goes to stderr as it comes (downloads)."""
+    if not show:
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            output = (result.stdout + result.stderr).strip()[-3000:]
+            raise BrokerError(f"{what} failed (exit {result.returncode}):\n{output}")
+        return
+    print(f"stancewire: {what} (once; cached in {cache_root()})", file=sys.stderr, flush=True)
+    returncode = subprocess.run(command, stdout=sys.stderr, stderr=sys.stderr, check=False)
+    if returncode.returncode != 0:
+        raise BrokerError(f"{what} failed (exit {returncode.returncode}); its output is above")
 
 
 def _answers(port: int) -> bool:

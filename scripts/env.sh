@@ -16,7 +16,8 @@ if [ ! -f "$venv/.complete" ] || [ ! -x "$venv/bin/python" ]; then
   rm -rf "$venv"
   "$PYTHON" -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip setuptools wheel
-  "$venv/bin/pip" install -q -r "$STANCEWIRE_ROOT/requirements.lock"
+  echo "stancewire: installing requirements.lock (pip shows each download)" >&2
+  "$venv/bin/pip" install -r "$STANCEWIRE_ROOT/requirements.lock"
   touch "$venv/.complete"
 fi
 flock -u 9

@@ -15,6 +15,7 @@ import faust
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from agents.health import BrokerProbe, Health
 from agents.metrics import AGENT, Metrics
 from agents.publishing import publish_each, publish_transactionally
 from agents.security import faust_credentials
@@ -90,6 +91,14 @@ def create_app(
         Destination.DEAD_LETTER: settings.dlq_topic,
     }
     sender = IdempotentSender(settings, max_request_size=max_record_bytes)
+    health = Health(
+        models=[
+            stage.model_name
+            for stage in (enricher.entities, enricher.stance)
+            if stage is not None and hasattr(stage, "model_name")
+        ],
+        input_topic=settings.input_topic,
+    )
 
     async def send(record: OutputRecord) -> Any:
         return await sender.send(names[record.destination], record)
@@ -132,6 +141,7 @@ def create_app(
         """Stop taking work, say why on /metrics and in the log, then exit uncommitted."""
         stage = breaker.stage.value if breaker.stage else "unknown"
         metrics.breaker_open.labels(stage, breaker.error_type or "unknown").set(1)
+        health.breaker = f"{stage}: {breaker.reason}"
         log.critical(
             "model breaker open: %s. This worker takes no more work and exits in %.0f s with "
             "status %d; the batch in hand is not committed, so it is read again once the "
@@ -197,6 +207,7 @@ def create_app(
                 await in_flight
                 raise
 
+    add_health_pages(app, health, BrokerProbe(settings))
     if not settings.metrics_enabled:
         return app
 
@@ -231,6 +242,38 @@ def create_app(
         metrics.set_lag(lags)
 
     return app
+
+
+def add_health_pages(app: faust.App, health: Health, probe: BrokerProbe) -> None:
+    """``/healthz`` (the event loop turns) and ``/readyz`` (joined, models in, broker up)."""
+
+    @app.timer(interval=1.0)  # type: ignore[untyped-decorator]  # faust leaves it untyped
+    async def tick() -> None:
+        health.tick()
+
+    @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
+    async def probe_broker() -> None:
+        await probe.check(health)
+
+    async def assigned(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        health.assigned(args[0] if args else kwargs.get("assigned", set()))
+
+    async def revoked(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        health.revoked()
+
+    # faust types receivers narrowly (positional-only sender); these take what it passes.
+    app.on_partitions_assigned.connect(cast(Any, assigned), weak=False)
+    app.on_partitions_revoked.connect(cast(Any, revoked), weak=False)
+
+    @app.page("/healthz")
+    async def healthz(view: View, request: Request) -> Response:
+        alive, state = health.liveness()
+        return view.json({"alive": alive, **state}, status=200 if alive else 503)
+
+    @app.page("/readyz")
+    async def readyz(view: View, request: Request) -> Response:
+        ready, state = health.readiness()
+        return view.json({"ready": ready, **state}, status=200 if ready else 503)
 
 
 class AckGuard:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, cast
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from agents.settings import Settings
 from pipeline.breaker import ModelBreaker
@@ -19,8 +24,72 @@ if TYPE_CHECKING:  # the model modules import torch: load them only when a model
 SHIPPED_LANGUAGES = frozenset({"en"})
 
 
+# `stancewire --verbose` sets it, for the commands and the worker processes they start.
+VERBOSE_VARIABLE = "STANCEWIRE_VERBOSE"
+
+Stage = TypeVar("Stage")
+
+
 class ModelUnavailable(Exception):
     """A configured model cannot be loaded; the message says which and how to fix it."""
+
+
+@contextmanager
+def library_output() -> Iterator[None]:
+    """Silence transformers' load reports and progress bars, unless --verbose asked for them."""
+    if os.environ.get(VERBOSE_VARIABLE):
+        yield
+        return
+    from transformers.utils import logging as transformers_logging
+
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+        transformers_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+def weights_mb(stage: Any) -> float:
+    """Megabytes of the torch weights a loaded stage holds (each tensor counted once)."""
+    import torch
+
+    seen: set[int] = set()
+    total = 0
+    pending, visited = [stage], set()
+    while pending:
+        item = pending.pop()
+        if id(item) in visited:
+            continue
+        visited.add(id(item))
+        if isinstance(item, torch.nn.Module):
+            for tensor in [*item.parameters(), *item.buffers()]:
+                if tensor.data_ptr() not in seen:
+                    seen.add(tensor.data_ptr())
+                    total += tensor.numel() * tensor.element_size()
+            continue
+        if hasattr(item, "__dict__") and not isinstance(item, type):
+            pending.extend(vars(item).values())
+    return total / 1e6
+
+
+def announced(kind: str, load: Callable[[], Stage | None]) -> Stage | None:
+    """Load one model quietly and say so in one line: its name, weights and seconds."""
+    started = time.perf_counter()
+    with library_output():
+        stage = load()
+    if stage is None:  # the model is off
+        return None
+    name = getattr(stage, "model_name", "?")
+    print(
+        f"stancewire: {kind} model {name} loaded ({weights_mb(stage):.1f} MB of weights) "
+        f"in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return stage
 
 
 def build_enricher(settings: Settings, *, memory: LineMemory | None = None) -> Enricher:
@@ -50,8 +119,8 @@ def build_enricher(settings: Settings, *, memory: LineMemory | None = None) -> E
         languages=load_language_identifier(),
         recent=recent,
         memory=memory,
-        entities=_entity_stage(settings),
-        stance=_stance_stage(settings),
+        entities=announced("entity", lambda: _entity_stage(settings)),
+        stance=announced("stance", lambda: _stance_stage(settings)),
         breaker=ModelBreaker(settings.breaker_failures),
     )
 

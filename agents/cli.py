@@ -33,8 +33,17 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 @click.group()
 @click.version_option(package_name="stancewire")
-def main() -> None:
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="show the libraries' own model load reports and progress bars",
+)
+def main(verbose: bool) -> None:
     """stancewire: news articles in on Kafka, entities and stance out."""
+    if verbose:
+        from agents.bootstrap import VERBOSE_VARIABLE
+
+        os.environ[VERBOSE_VARIABLE] = "1"  # the worker processes a command starts inherit it
 
 
 def load_settings() -> Settings:

@@ -104,8 +104,8 @@ class Pipeline:
             | self.extra_env
         )
 
-    def start_worker(self, *, ready_timeout_s: float = 120) -> subprocess.Popen[bytes]:
-        """Start ``stancewire worker`` and wait until it has joined its consumer group."""
+    def spawn_worker(self) -> tuple[subprocess.Popen[bytes], Path]:
+        """Start ``stancewire worker`` without waiting; its web port is ``web_ports[-1]``."""
         web_port = free_port()
         self.web_ports.append(web_port)
         log_path = self.workdir / f"worker-{web_port}-{len(self.workers)}.log"
@@ -117,6 +117,11 @@ class Pipeline:
                 stderr=subprocess.STDOUT,
             )
         self.workers.append(process)
+        return process, log_path
+
+    def start_worker(self, *, ready_timeout_s: float = 120) -> subprocess.Popen[bytes]:
+        """Start ``stancewire worker`` and wait until it has joined its consumer group."""
+        process, log_path = self.spawn_worker()
         deadline = time.monotonic() + ready_timeout_s
         while time.monotonic() < deadline:
             text = log_path.read_text(errors="replace")

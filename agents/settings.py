@@ -53,7 +53,7 @@ class Settings(BaseSettings):
         default="127.0.0.1", description="address the worker's web server binds to"
     )
     web_port: int = Field(
-        default=6066, ge=1, le=65535, description="worker web port (metrics, dashboard)"
+        default=6066, ge=1, le=65535, description="worker web port (metrics, dashboard, health)"
     )
     processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
         default="at_least_once",

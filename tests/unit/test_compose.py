@@ -39,3 +39,12 @@ def test_checker_rejects_an_invalid_file(tmp_path: Path) -> None:
     result = _check(bad)
     assert result.returncode != 0
     assert "invalid compose file" in result.stderr
+
+
+def test_the_worker_is_healthy_only_when_ready() -> None:
+    import yaml
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    check = " ".join(services["worker"]["healthcheck"]["test"])
+    assert "/readyz" in check and "6066" in check
+    assert services["prometheus"]["depends_on"]["worker"]["condition"] == "service_healthy"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -13,6 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "agents" / "samples" / "02-gas-deal.json"
+SKIPPED = (".git", ".stancewire", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "tools")
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -26,6 +28,9 @@ def _run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Compl
 @pytest.mark.slow
 def test_the_wheel_installs_in_a_fresh_virtualenv_and_enriches_a_sample(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # Built from a copy: setuptools writes build/ and *.egg-info/ beside the sources.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*SKIPPED))
     wheels = tmp_path / "wheels"
     _run(
         [
@@ -37,7 +42,7 @@ def test_the_wheel_installs_in_a_fresh_virtualenv_and_enriches_a_sample(tmp_path
             "--no-build-isolation",
             "-w",
             str(wheels),
-            str(ROOT),
+            str(source),
         ],
         cwd=tmp_path,
         env=env,

@@ -67,7 +67,7 @@ def naive_app(settings: Settings) -> faust.App:
         pipeline,
     )
 
-    from pipeline.ner_network import base_model_dir
+    from pipeline.kernels.backbone import base_model_dir
 
     backbone = str(base_model_dir())
     tokenizer = AutoTokenizer.from_pretrained(backbone)

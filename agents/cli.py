@@ -497,7 +497,7 @@ def _pass_through(group: click.Group, name: str, module: str, action: str, help:
 _pass_through(
     evaluate,
     "ner",
-    "pipeline.ner_training",
+    "training.ner_training",
     "eval",
     "Entity-level P/R/F1 on a CoNLL-2003 file: --data FILE [--model M] [--json] "
     "[--predictions OUT] [--precision P] [--attention blocked|fused].",
@@ -515,7 +515,7 @@ _pass_through(
 _pass_through(
     train,
     "ner",
-    "pipeline.ner_training",
+    "training.ner_training",
     "train",
     "Train the entity model: --data DIR (CoNLL-2003 train.txt, valid.txt) --out DIR.",
 )

@@ -19,8 +19,8 @@ from pathlib import Path
 import spacy
 from spacy.tokens import Doc
 
-from pipeline.conll import read_conll, score_spans
-from pipeline.ner_training import format_figures
+from training.conll import read_conll, score_spans
+from training.ner_training import format_figures
 
 CONLL_TYPE = {
     "PERSON": "PER",

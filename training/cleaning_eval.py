@@ -24,7 +24,6 @@ import trafilatura
 
 from pipeline.cleaning import LineMemory, clean_article, clean_text, normalize_text
 from pipeline.errors import EmptyArticle
-from pipeline.evaluation import extraction_scores, line_scores, page_overlap
 from schemas import BlockType, RawArticle
 from training.cleaning_injections import check_unseen, inject_lines
 from training.cleaning_pages import LabelledPage, read_pages
@@ -35,6 +34,7 @@ from training.cleaning_training import (
     read_training_stories,
     story_paths,
 )
+from training.evaluation import extraction_scores, line_scores, page_overlap
 
 
 def stancewire_body(page_html: str, url: str | None) -> str:

@@ -10,7 +10,7 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from pipeline.ner_network import base_model_dir, quiet_backbone_load
+from pipeline.kernels.backbone import base_model_dir, quiet_backbone_load
 from pipeline.stance.labels import LABELS
 
 SHIPPED_MODEL_DIR = Path(__file__).parent.parent / "models" / "stance"

@@ -162,7 +162,7 @@ def broken_entity_model(folder: Path) -> Path:
     """A real token-classification model that fails on any article longer than 4 pieces."""
     from transformers import AutoTokenizer, BertForTokenClassification
 
-    from pipeline.ner_network import base_model_dir
+    from pipeline.kernels.backbone import base_model_dir
 
     labels = ["O", "B-PER", "I-PER"]
     config = tiny_bert_config(

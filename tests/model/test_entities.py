@@ -155,7 +155,7 @@ def test_any_token_classification_folder_can_replace_the_shipped_model(tmp_path:
     """A Hugging Face model folder loads by path; its labels are decoded as valid BIO."""
     from transformers import AutoTokenizer, BertForTokenClassification
 
-    from pipeline.ner_network import base_model_dir
+    from pipeline.kernels.backbone import base_model_dir
 
     labels = ["O", "B-PERSON", "I-PERSON", "B-ORG", "I-ORG", "B-GPE", "I-GPE"]
     config = tiny_bert_config(
@@ -186,7 +186,7 @@ def test_tokens_seen_counts_each_window_and_its_special_tokens(tagger: EntityTag
     from transformers import AutoTokenizer
 
     from pipeline.entities import split_words
-    from pipeline.ner_network import base_model_dir
+    from pipeline.kernels.backbone import base_model_dir
 
     short = make_article("Lavrov meets Rubio in Budapest", "Talks on Ukraine go on.", [])
     words = [short.text[start:end] for sentence in split_words(short) for start, end in sentence]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.conll import (
+from training.conll import (
     ConllFormatError,
     Span,
     extract_spans,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.evaluation import extraction_scores, line_scores, page_overlap
+from training.evaluation import extraction_scores, line_scores, page_overlap
 
 REFERENCE = "one two three four five six seven eight nine ten"
 

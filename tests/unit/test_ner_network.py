@@ -7,14 +7,9 @@ import itertools
 import pytest
 import torch
 
-from pipeline.ner_network import (
-    LABELS,
-    WINDOW_PIECES,
-    ConditionalRandomField,
-    case_class,
-    plan_windows,
-    word_shape,
-)
+from pipeline.entities.crf import ConditionalRandomField
+from pipeline.entities.network import LABELS
+from pipeline.entities.pieces import WINDOW_PIECES, case_class, plan_windows, word_shape
 
 
 def test_word_shape_keeps_case_the_tokenizer_drops() -> None:

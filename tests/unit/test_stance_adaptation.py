@@ -9,8 +9,8 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertModel
 
-from pipeline import ner_network
-from pipeline.ner_network import base_model_dir
+from pipeline.kernels import backbone
+from pipeline.kernels.backbone import base_model_dir
 from pipeline.stance import StanceNetwork, load_backbone, split_hashtags
 from tests.tiny_bert import tiny_bert_config
 from training.stance_training import adapt_to_passages
@@ -68,8 +68,8 @@ def test_a_half_precision_backbone_loads_in_fp32(
     folder = tmp_path / "model"
     _tiny_network().encoder.half().save_pretrained(folder)
     AutoTokenizer.from_pretrained(str(base_model_dir())).save_pretrained(folder)
-    monkeypatch.setattr(ner_network, "base_model_dir", lambda: folder)
+    monkeypatch.setattr(backbone, "base_model_dir", lambda: folder)
     monkeypatch.setattr("pipeline.stance.network.base_model_dir", lambda: folder)
     encoder, _ = load_backbone()
     assert next(encoder.parameters()).dtype == torch.float32
-    assert next(ner_network._load_backbone().parameters()).dtype == torch.float32
+    assert next(backbone.load_backbone().parameters()).dtype == torch.float32

@@ -16,22 +16,19 @@ from typing import Any
 import torch
 
 from pipeline.attention import attention_of
-from pipeline.conll import Document, read_conll, score_spans, write_predictions
 from pipeline.entities import load_entity_tagger, tagger_from_bundle
-from pipeline.ner_network import (
-    LABELS,
+from pipeline.entities.network import LABELS, NetworkBundle, build_network, save_network
+from pipeline.entities.pieces import (
     UNKNOWN_SHAPE,
     EncodedSentence,
-    NetworkBundle,
-    build_network,
     collate_windows,
     encode_sentences,
-    group_by_length,
     plan_windows,
-    save_network,
     word_shape,
 )
 from pipeline.precision import Attention, Precision, add_arithmetic_arguments
+from training.batching import group_by_length
+from training.conll import Document, read_conll, score_spans, write_predictions
 
 MODEL_NAME = "stancewire-ner-minilm-1"
 # A shape seen fewer times than this in training is read as unknown; rare shapes would
@@ -239,8 +236,8 @@ def _training_windows(
 
 
 def main(arguments: Sequence[str] | None = None) -> int:
-    """``python -m pipeline.ner_training train|eval ...`` (the CLI wires the same functions)."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.ner_training")
+    """``python -m training.ner_training train|eval ...`` (the CLI wires the same functions)."""
+    parser = argparse.ArgumentParser(prog="python -m training.ner_training")
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="fine-tune the NER model on DIR/train.txt")
     train.add_argument("--data", type=Path, required=True)

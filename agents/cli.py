@@ -513,6 +513,15 @@ _pass_through(
     "[--predictions OUT] [--precision P] [--attention blocked|fused].",
 )
 _pass_through(
+    evaluate,
+    "holders",
+    "training.holders_eval",
+    "eval",
+    "Holder (source) precision, recall and F1 on attribution relations: --data DIR "
+    "(PolNeAR: dev/ and train/) [--format polnear] [--split dev] [--cache FILE] [--errors N] "
+    "[--json].",
+)
+_pass_through(
     train,
     "ner",
     "training.ner_training",
@@ -669,7 +678,7 @@ def bench(
 ) -> None:
     """Throughput and latency of stancewire against the transport ceiling, the naive
     baseline and the arithmetic bound, through a real broker and real workers."""
-    from agents.bench import plot, run_bench
+    from benchmarks.bench import plot, run_bench
 
     result = run_bench(data_dir, limit=limit, naive_limit=naive_limit, rounds=rounds)
     json_out.write_bytes(orjson.dumps(result, option=JSON_PRETTY))
@@ -751,7 +760,7 @@ def soak(
     json_out: Path | None,
 ) -> None:
     """Feed one worker at a steady rate and watch its memory; exit 1 if it grows or loses."""
-    from agents.soak import SoakError, SoakPlan, run_soak
+    from benchmarks.soak import SoakError, SoakPlan, run_soak
 
     settings = load_settings()
     local = None

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from agents.bench import Bench
+from benchmarks.bench import Bench
 from pipeline.inputs import iter_paths, read_articles
 
 

@@ -15,7 +15,7 @@ The two enrich the same articles in micro-batches of 16, taking turns (ABBA); ro
 and, for the compiled one, compiles every shape the articles need (its wall time is
 printed). For each: median articles/s, model CPU ms per article, and the model stages'
 share of the bound, as ``stancewire bench`` reports it: the measured bf16 matmul peak over
-the FLOPs of the real tokens each article ran (``agents.bench``). Last, how many stance
+the FLOPs of the real tokens each article ran (``benchmarks.bench``). Last, how many stance
 labels and entity lists differ between the two.
 """
 
@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agents.bench import ATTENTION_FLOPS_PER_TOKEN, LINEAR_FLOPS_PER_TOKEN, matmul_peak_gflops
 from agents.bootstrap import build_enricher
 from agents.settings import Settings
+from benchmarks.bench import ATTENTION_FLOPS_PER_TOKEN, LINEAR_FLOPS_PER_TOKEN, matmul_peak_gflops
 from benchmarks.enrichment_turns import article_batches, enrich_in_turns, print_differences
 from pipeline.enrichment import Enricher
 

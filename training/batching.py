@@ -19,4 +19,3 @@ def group_by_length(lengths: Sequence[int], batch_size: int, rng: random.Random)
         )
     rng.shuffle(batches)
     return batches
-

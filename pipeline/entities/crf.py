@@ -89,7 +89,6 @@ class ConditionalRandomField(nn.Module):
         return decode_paths(transitions_, start_, end_, emissions_, real)
 
 
-
 def _logsumexp(values: np.ndarray, axis: int) -> np.ndarray:
     peak = values.max(axis=axis, keepdims=True)
     total = np.log(np.exp(values - peak).sum(axis=axis, keepdims=True)) + peak

@@ -28,7 +28,6 @@ def entity_type(kind: str) -> EntityType:
     return EntityType.MISC
 
 
-
 _WORD = re.compile(
     r"(?:[^\W\d_]\.){2,}"  # initialisms: U.S., U.N.
     r"|\w+(?=['\u2019][sS]\b)"  # the word before a possessive

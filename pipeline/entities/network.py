@@ -56,7 +56,6 @@ class CaseAwareTagger(nn.Module):
         return self.classifier(self.dropout(features))  # type: ignore[no-any-return]
 
 
-
 @dataclass
 class NetworkBundle:
     """A network with the tokenizer, shape vocabulary and name it was trained with."""
@@ -65,7 +64,6 @@ class NetworkBundle:
     tokenizer: PreTrainedTokenizerBase
     shape_ids: dict[str, int]
     model_name: str
-
 
 
 def build_network(shapes: Sequence[str], model_name: str) -> NetworkBundle:
@@ -151,5 +149,3 @@ def load_network(directory: Path) -> NetworkBundle:
     bundle.network.load_state_dict(state)
     bundle.network.eval()
     return bundle
-
-

@@ -20,7 +20,6 @@ CASE_SPECIAL, CASE_NO_LETTERS, CASE_LOWER, CASE_TITLE, CASE_UPPER, CASE_MIXED = 
 CASE_CLASSES = 6
 
 
-
 def case_class(text: str) -> int:
     """The letter-case class of a piece of a word; the uncased tokenizer drops exactly this."""
     letters = [char for char in text if char.isalpha()]
@@ -50,7 +49,6 @@ def word_shape(word: str, *, sentence_start: bool) -> str:
             classes.append(symbol)
     shape = "".join(classes)[:8]
     return ("^" if sentence_start else "") + shape
-
 
 
 @dataclass(frozen=True)
@@ -229,4 +227,3 @@ def collate_windows(
         for row, row_tags in enumerate(tags):
             batch["tags"][row, : len(row_tags)] = torch.tensor(list(row_tags))
     return batch
-

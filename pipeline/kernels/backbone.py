@@ -40,4 +40,3 @@ def load_backbone() -> BertModel:
         return BertModel.from_pretrained(
             str(base_model_dir()), add_pooling_layer=False, dtype=torch.float32
         )
-

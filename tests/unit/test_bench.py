@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.bench import Run, median_run
+from benchmarks.bench import Run, median_run
 
 
 def _run(rate: float) -> Run:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.soak import Sample, SoakError, SoakReport, p99, rss_growth, soak_articles
+from benchmarks.soak import Sample, SoakError, SoakReport, p99, rss_growth, soak_articles
 
 
 def samples(rss: list[float]) -> list[Sample]:

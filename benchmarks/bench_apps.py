@@ -1,6 +1,6 @@
 """The benchmark's reference workers: a pass-through agent and the naive per-article baseline.
 
-Run by ``stancewire bench`` as ``python -m agents.bench_apps passthrough|naive`` with the
+Run by ``stancewire bench`` as ``python -m benchmarks.bench_apps passthrough|naive`` with the
 usual STANCEWIRE_* settings. They share the production app's transport settings so that
 only the work per article differs.
 """
@@ -106,7 +106,7 @@ def main() -> None:
     kind = sys.argv[1] if len(sys.argv) > 1 else ""
     factories = {"passthrough": passthrough_app, "naive": naive_app}
     if kind not in factories:
-        raise SystemExit(f"usage: python -m agents.bench_apps {'|'.join(factories)}")
+        raise SystemExit(f"usage: python -m benchmarks.bench_apps {'|'.join(factories)}")
     app = factories[kind](settings)
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
 

@@ -352,7 +352,7 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int, rounds: int = 3) 
         try:
             worker = [python, "-m", "agents.cli", "worker"]
             passthrough = bench.measure(
-                [python, "-m", "agents.bench_apps", "passthrough"], count=len(articles)
+                [python, "-m", "benchmarks.bench_apps", "passthrough"], count=len(articles)
             )
             fused_env = {"STANCEWIRE_MODEL_ATTENTION": "fused"}
             fulls: list[Run] = []
@@ -375,7 +375,8 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int, rounds: int = 3) 
                 worker, count=len(articles), extra_env={"STANCEWIRE_MODEL_PRECISION": "fp32"}
             )
             naive = bench.measure(
-                [python, "-m", "agents.bench_apps", "naive"], count=min(naive_limit, len(articles))
+                [python, "-m", "benchmarks.bench_apps", "naive"],
+                count=min(naive_limit, len(articles)),
             )
         finally:
             bench.broker.stop()

@@ -1,0 +1,1 @@
+"""Benchmarks and their harnesses: the broker-backed bench and soak, and in-process figures."""

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
 from pipeline.precision import Attention, Precision, apply_precision
-from pipeline.stance.holders import StanceInput, find_holder
+from pipeline.stance.holders import Holder, StanceInput, find_holders
 from pipeline.stance.labels import AGAINST, FAVOR, NEUTRAL, UNRELATED, content_words
+from pipeline.stance.marking import mark_holder_and_target
 from pipeline.stance.network import SHIPPED_MODEL_DIR, StanceModelError
 from pipeline.stance.scorer import CrossEncoderScorer, NliScorer, StanceScorer
-from schemas import Evidence, Stance, StanceLabel, TargetKind
+from schemas import Entity, EntityType, Evidence, Stance, StanceLabel, TargetKind
+
+# Below this calibrated probability a side (favor or against) is not taken: the evidence,
+# or the target, reads neutral. Fitted on dev data (``training.stance_thresholds``) for the
+# shipped model; a model's settings may carry its own (``side_threshold_entity``,
+# ``side_threshold_topic``).
+SIDE_THRESHOLDS = {TargetKind.ENTITY: 0.43, TargetKind.TOPIC: 0.35}
+# A place named only as where something happens ("talks in Oslo") is no evidence of a
+# stance toward it.
+_LOCATIVE = re.compile(
+    r"\b(?:in|at|near|inside|outside|across|throughout|around|within|off)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +37,7 @@ class _Target:
     name: str
     kind: TargetKind
     sentences: tuple[int, ...]
+    entity: Entity | None = None
 
 
 @dataclass(frozen=True)
@@ -30,11 +45,21 @@ class _Pair:
     article: int
     target: int
     sentence: int
+    query: str
     passage: str
 
 
 class StanceClassifier:
-    """Finds each target's evidence sentences, classifies them in one pass and aggregates."""
+    """Finds each target's evidence sentences, classifies them in one pass and aggregates.
+
+    A model whose settings say ``"marked_targets": true`` reads an entity target the way
+    it was trained (``pipeline.stance.marking``): its mentions in the passage in ``[ ]``,
+    the sentence's holder (when there is one and it is not the target) in ``{ }``, paired
+    with the target's mention text; the passage is the evidence sentence with
+    ``marked_window`` sentences either side (settings; default 0, as in training). Topic
+    targets, and every target of a model without the flag, are paired with the unmarked
+    passage of ``window`` sentences either side.
+    """
 
     def __init__(
         self, scorer: StanceScorer, *, window: int = 1, max_evidence: int | None = None
@@ -43,35 +68,92 @@ class StanceClassifier:
         self.window = window
         self.max_evidence = max_evidence
         self.model_name: str = scorer.name
+        settings: dict[str, Any] = getattr(scorer, "config", None) or {}
+        self.marked_targets = bool(settings.get("marked_targets", False))
+        self.marked_window = int(settings.get("marked_window", 0))
+        self.side_thresholds = {
+            kind: float(settings.get(f"side_threshold_{kind.value}", default))
+            for kind, default in SIDE_THRESHOLDS.items()
+        }
 
     def classify_articles(self, articles: list[StanceInput]) -> list[list[Stance]]:
         """One list of stances per article, one stance per target, in target order."""
         targets = [select_targets(article) for article in articles]
+        holders = [find_holders(article) for article in articles]
         pairs = [
-            _Pair(number, index, sentence, self._passage(article, sentence))
+            self._pair(article, holders[number], number, index, target, sentence)
             for number, (article, article_targets) in enumerate(zip(articles, targets, strict=True))
             for index, target in enumerate(article_targets)
             for sentence in target.sentences[: self.max_evidence]  # the earliest mentions
         ]
         probabilities = self.scorer.score_pairs(
-            [targets[pair.article][pair.target].name for pair in pairs],
-            [pair.passage for pair in pairs],
+            [pair.query for pair in pairs], [pair.passage for pair in pairs]
         )
         by_target: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = {}
         for pair, row in zip(pairs, probabilities, strict=True):
             by_target.setdefault((pair.article, pair.target), []).append((pair.sentence, row))
         return [
             [
-                _aggregate(article, target, by_target.get((number, index), []))
+                _aggregate(
+                    article,
+                    target,
+                    by_target.get((number, index), []),
+                    holders[number],
+                    self.side_thresholds[target.kind],
+                )
                 for index, target in enumerate(targets[number])
             ]
             for number, article in enumerate(articles)
         ]
 
-    def _passage(self, article: StanceInput, sentence: int) -> str:
-        first = max(0, sentence - self.window)
-        last = min(len(article.sentences) - 1, sentence + self.window)
-        return article.text[article.sentences[first][0] : article.sentences[last][1]]
+    def _pair(
+        self,
+        article: StanceInput,
+        holders: list[Holder | None],
+        number: int,
+        index: int,
+        target: _Target,
+        sentence: int,
+    ) -> _Pair:
+        if not self.marked_targets or target.entity is None:
+            passage = article.text[slice(*self._window(article, sentence, self.window))]
+            return _Pair(number, index, sentence, target.name, passage)
+        first, last = self._window(article, sentence, self.marked_window)
+        sentence_start, sentence_end = article.sentences[sentence]
+        spans = [
+            (mention.start - first, mention.end - first)
+            for mention in target.entity.mentions
+            if first <= mention.start and mention.end <= last
+        ]
+        query = next(
+            (
+                mention.text
+                for mention in target.entity.mentions
+                if sentence_start <= mention.start and mention.end <= sentence_end
+            ),
+            target.name,
+        )
+        holder = _own_holder(holders[sentence], target)
+        holder_spans = []
+        if holder is not None and holder.start >= 0:
+            span = (holder.start - first, holder.end - first)
+            if not any(span[0] < end and start < span[1] for start, end in spans):
+                holder_spans.append(span)
+        passage = mark_holder_and_target(article.text[first:last], holder_spans, spans)
+        return _Pair(number, index, sentence, query, passage)
+
+    def _window(self, article: StanceInput, sentence: int, window: int) -> tuple[int, int]:
+        first = max(0, sentence - window)
+        last = min(len(article.sentences) - 1, sentence + window)
+        return article.sentences[first][0], article.sentences[last][1]
+
+
+def _own_holder(holder: Holder | None, target: _Target) -> Holder | None:
+    """The sentence's holder, unless it is the entity target itself: nobody holds a stance
+    toward themselves."""
+    if holder is None or (target.kind is TargetKind.ENTITY and holder.name == target.name):
+        return None
+    return holder
 
 
 def select_targets(article: StanceInput) -> list[_Target]:
@@ -88,15 +170,25 @@ def select_targets(article: StanceInput) -> list[_Target]:
         if entity.name.lower() in seen:
             continue
         seen.add(entity.name.lower())
-        sentences = sorted(
-            {
-                _sentence_of(starts, mention.start)
-                for mention in entity.mentions
-                if article.sentences and mention.start < article.sentences[-1][1]
-            }
-        )
-        targets.append(_Target(entity.name, TargetKind.ENTITY, tuple(sentences)))
+        by_sentence: dict[int, list[bool]] = {}
+        for mention in entity.mentions:
+            if article.sentences and mention.start < article.sentences[-1][1]:
+                sentence = _sentence_of(starts, mention.start)
+                by_sentence.setdefault(sentence, []).append(
+                    _is_place_adjunct(article, entity, mention.start, starts[sentence])
+                )
+        sentences = sorted(number for number, adjuncts in by_sentence.items() if not all(adjuncts))
+        targets.append(_Target(entity.name, TargetKind.ENTITY, tuple(sentences), entity))
     return targets
+
+
+def _is_place_adjunct(
+    article: StanceInput, entity: Entity, start: int, sentence_start: int
+) -> bool:
+    """A place mentioned only as where something happens: "talks in Oslo", "at Rotterdam"."""
+    if entity.type is not EntityType.LOC:
+        return False
+    return _LOCATIVE.search(article.text, max(sentence_start, start - 16), start) is not None
 
 
 def _sentence_of(starts: list[int], offset: int) -> int:
@@ -125,9 +217,15 @@ _STANCE_LABELS = (StanceLabel.FAVOR, StanceLabel.AGAINST, StanceLabel.NEUTRAL)
 
 
 def _aggregate(
-    article: StanceInput, target: _Target, rows: list[tuple[int, torch.Tensor]]
+    article: StanceInput,
+    target: _Target,
+    rows: list[tuple[int, torch.Tensor]],
+    holders: list[Holder | None],
+    threshold: float,
 ) -> Stance:
-    """Mean of the calibrated sentence probabilities; no evidence is neutral with score 0."""
+    """Mean of the calibrated sentence probabilities; a side (favor, against) is taken only
+    where its probability is the largest and reaches ``threshold``, else the evidence or
+    target is neutral. No evidence is neutral with score 0."""
     if not rows:
         return Stance(
             target=target.name,
@@ -141,8 +239,9 @@ def _aggregate(
     for sentence, row in rows:
         probabilities = _three_way(row)
         totals = [total + value for total, value in zip(totals, probabilities, strict=True)]
-        best = max(range(3), key=probabilities.__getitem__)
+        best = decide_label(probabilities, threshold)
         start, end = article.sentences[sentence]
+        holder = _own_holder(holders[sentence], target)
         evidence.append(
             Evidence(
                 text=article.text[start:end],
@@ -150,11 +249,11 @@ def _aggregate(
                 end=end,
                 label=_STANCE_LABELS[best],
                 score=_unit(probabilities[best]),
-                holder=find_holder(article, start, end),
+                holder=None if holder is None else holder.name,
             )
         )
     means = [total / len(rows) for total in totals]
-    best = max(range(3), key=means.__getitem__)
+    best = decide_label(means, threshold)
     return Stance(
         target=target.name,
         target_kind=target.kind,
@@ -162,6 +261,15 @@ def _aggregate(
         score=_unit(means[best]),
         evidence=evidence,
     )
+
+
+def decide_label(probabilities: list[float], threshold: float) -> int:
+    """The index of the label taken: the most probable, unless it is a side below
+    ``threshold``; then neutral."""
+    best = max(range(3), key=probabilities.__getitem__)
+    if best != 2 and probabilities[best] < threshold:
+        return 2
+    return best
 
 
 def _unit(value: float) -> float:

@@ -177,7 +177,11 @@ def select_targets(article: StanceInput) -> list[_Target]:
                 by_sentence.setdefault(sentence, []).append(
                     _is_place_adjunct(article, entity, mention.start, starts[sentence])
                 )
-        sentences = sorted(number for number, adjuncts in by_sentence.items() if not all(adjuncts))
+        sentences = sorted(
+            number
+            for number, adjuncts in by_sentence.items()
+            if not all(adjuncts) and not _is_heading(article, number)
+        )
         targets.append(_Target(entity.name, TargetKind.ENTITY, tuple(sentences), entity))
     return targets
 
@@ -205,6 +209,21 @@ def _topic_sentences(article: StanceInput, topic: str) -> tuple[int, ...]:
         index
         for index, (start, end) in enumerate(article.sentences)
         if len(words & content_words(article.text[start:end])) >= needed
+        and not _is_heading(article, index)
+    )
+
+
+def _is_heading(article: StanceInput, sentence: int) -> bool:
+    """A section heading ("Enlargement and the Region"): a short line of capitalised words
+    without a full stop, after the title; it states no view."""
+    start, end = article.sentences[sentence]
+    text = article.text[start:end].strip()
+    words = text.split()
+    return (
+        sentence > 0
+        and len(words) <= 8
+        and not text.endswith((".", "!", "?", '"', "\u201d"))
+        and all(word[0].isupper() for word in words if len(word) > 3)
     )
 
 

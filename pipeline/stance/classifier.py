@@ -223,8 +223,11 @@ def _is_heading(article: StanceInput, sentence: int) -> bool:
         sentence > 0
         and len(words) <= 8
         and not text.endswith((".", "!", "?", '"', "\u201d"))
-        and all(word[0].isupper() for word in words if len(word) > 3)
+        and all(word[0].isupper() for word in words if len(word) > 3 and word not in _LINKING)
     )
+
+
+_LINKING = frozenset("with from over into after about amid under than that this before".split())
 
 
 def _three_way(row: torch.Tensor) -> list[float]:

@@ -83,7 +83,8 @@ _REPORTING_VERB = re.compile(rf"\b(?:{_forms(_REPORTING_WORDS)})\b", re.IGNORECA
 # apposition in commas.
 _SUBJECT_GAP = re.compile(
     r"^[\s,]*(?:(?:on|in|at|last|this|also|again|later|earlier|then|has|have|had|would|will|"
-    r"could|did|does|do|not|never|once|publicly|openly|repeatedly|\w+day|\w+ly)\s+)*[\s,]*$"
+    r"could|did|does|do|not|never|once|now|still|already|just|even|first|publicly|openly|"
+    r"repeatedly|\w+day|\w+ly)\s+)*[\s,]*$"
     r"|^\s*,[^,.;\"]{1,60},\s*(?:(?:also|has|had|have|later|then|\w+ly)\s+)*$",
     re.IGNORECASE,
 )
@@ -97,6 +98,7 @@ _INVERTIBLE_VERB = frozenset(
 )
 # After an inverted verb ('", said Trade Minister Ivo Petrak') only a title may intervene.
 _TITLE_GAP = re.compile(r"^\s+(?:the\s+)?(?:[A-Z][\w.'-]*\s+){0,4}$")
+_BEFORE_INVERSION = re.compile("[,\"\u201d'\u2019]\\s*$")
 _ACCORDING_TO = re.compile(r"\baccording to\s+", re.IGNORECASE)
 # A participle clause after a comma: ", characterizing X as ...", ", insisting that ...".
 _PARTICIPLE = re.compile(
@@ -269,6 +271,8 @@ def _description(facts: _Article, start: int, end: int) -> _Anchor | None:
     ]
     for size in range(len(words), 0, -1):
         head = words[size - 1][2]
+        if not facts.text[words[size - 1][0]].islower() or len(head) < 3:
+            continue  # a head is a common noun: "minister", not "I" or "Republicans"
         following = words[size][2] if size < len(words) else ""
         if following and not (_REPORTING_VERB.fullmatch(following) or following.endswith("ed")):
             continue
@@ -299,7 +303,10 @@ def _sentence_holder(
         ]
         if before and _SUBJECT_GAP.match(text[before[-1].end : verb_start]):
             return _holder(before[-1], "subject")
-        if verb.group(0).lower() not in _INVERTIBLE_VERB:
+        # Inverted only after a quotation or a clause: '"...," said X', '..., says X'.
+        if verb.group(0).lower() not in _INVERTIBLE_VERB or not _BEFORE_INVERSION.search(
+            text[max(start, verb_start - 4) : verb_start]
+        ):
             continue
         after = [a for a in anchors if a.start >= verb_end and a.anchor != "pronoun"]
         if after and _TITLE_GAP.match(text[verb_end : after[0].start] or " "):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from agents.settings import Settings
@@ -32,24 +31,6 @@ Stage = TypeVar("Stage")
 
 class ModelUnavailable(Exception):
     """A configured model cannot be loaded; the message says which and how to fix it."""
-
-
-@contextmanager
-def library_output() -> Iterator[None]:
-    """Silence transformers' load reports and progress bars, unless --verbose asked for them."""
-    if os.environ.get(VERBOSE_VARIABLE):
-        yield
-        return
-    from transformers.utils import logging as transformers_logging
-
-    verbosity = transformers_logging.get_verbosity()
-    transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    try:
-        yield
-    finally:
-        transformers_logging.set_verbosity(verbosity)
-        transformers_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def weights_mb(stage: Any) -> float:
@@ -78,7 +59,10 @@ def weights_mb(stage: Any) -> float:
 def announced(kind: str, load: Callable[[], Stage | None]) -> Stage | None:
     """Load one model quietly and say so in one line: its name, weights and seconds."""
     started = time.perf_counter()
-    with library_output():
+    from pipeline.kernels.backbone import quiet_model_load, show_load_reports
+
+    show_load_reports(bool(os.environ.get(VERBOSE_VARIABLE)))
+    with quiet_model_load():
         stage = load()
     if stage is None:  # the model is off
         return None

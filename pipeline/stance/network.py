@@ -10,7 +10,7 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from pipeline.kernels.backbone import base_model_dir, quiet_backbone_load
+from pipeline.kernels.backbone import base_model_dir, quiet_model_load
 from pipeline.stance.labels import LABELS
 
 SHIPPED_MODEL_DIR = Path(__file__).parent.parent / "models" / "stance"
@@ -137,7 +137,7 @@ def load_backbone() -> tuple[Any, Any]:
 
     path = base_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    with quiet_backbone_load():
+    with quiet_model_load():
         # fp32 whatever the checkpoint's dtype: training and the precision settings start there.
         encoder = AutoModel.from_pretrained(path, local_files_only=True, dtype=torch.float32)
     return encoder, tokenizer

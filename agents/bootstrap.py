@@ -56,8 +56,13 @@ def weights_mb(stage: Any) -> float:
     return total / 1e6
 
 
-def announced(kind: str, load: Callable[[], Stage | None]) -> Stage | None:
-    """Load one model quietly and say so in one line: its name, weights and seconds."""
+def announced(kind: str, model: str, load: Callable[[], Stage | None]) -> Stage | None:
+    """Load one model quietly and say so in one line: its name, weights and seconds.
+
+    A model that is off imports nothing: torch alone would add hundreds of MB to a worker.
+    """
+    if model == "off":
+        return None
     started = time.perf_counter()
     from pipeline.kernels.backbone import quiet_model_load, show_load_reports
 
@@ -103,8 +108,8 @@ def build_enricher(settings: Settings, *, memory: LineMemory | None = None) -> E
         languages=load_language_identifier(),
         recent=recent,
         memory=memory,
-        entities=announced("entity", lambda: _entity_stage(settings)),
-        stance=announced("stance", lambda: _stance_stage(settings)),
+        entities=announced("entity", settings.entity_model, lambda: _entity_stage(settings)),
+        stance=announced("stance", settings.stance_model, lambda: _stance_stage(settings)),
         breaker=ModelBreaker(settings.breaker_failures),
     )
 

@@ -25,8 +25,10 @@ def test_scraped_page_keeps_the_story_and_drops_the_furniture() -> None:
     _, blocks, removed = clean_text(title, "\n".join(lines))
     kept = [b.text for b in blocks if b.type is not BlockType.TITLE]
     story = [line for line in lines if len(line.split()) > 18]
+    assert len(story) == 5
     assert all(line in kept for line in story), set(story) - set(kept)
     dropped = {r.text for r in removed}
+    assert len(dropped) >= 15
     for furniture in (
         "Home",
         "Sign in",
@@ -49,6 +51,7 @@ def test_without_the_classifier_the_furniture_stays() -> None:
 def test_feature_rows_match_the_feature_names() -> None:
     title, lines = _page()
     matrix = line_features(lines, title=title)
+    assert len(lines) > 20
     assert matrix.shape == (len(lines), len(FEATURES))
     assert np.isfinite(matrix).all()
 
@@ -56,6 +59,15 @@ def test_feature_rows_match_the_feature_names() -> None:
 def test_shipped_model_loads_small_and_scores_every_line() -> None:
     model = load_line_model()
     assert model.metadata["pages"] > 0
+    title, lines = _page()
+    features = line_features(lines, title=title)
+    words = np.asarray([len(line.split()) for line in lines], dtype=np.float64)
+    probabilities = model.story_probabilities(features, words)
+    assert probabilities.shape == (len(lines),)
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
+    story = model.decode(probabilities)
+    assert len(story) == len(lines)
+    assert 0 < sum(story) < len(lines)
     assert (
         Path(__file__).parents[2] / "pipeline/models/cleaning/lines.json"
     ).stat().st_size < 1_000_000

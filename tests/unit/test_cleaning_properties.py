@@ -37,6 +37,12 @@ def test_cleaning_never_raises_and_never_invents_text(title: str, lines: list[st
         assert text[block.start : block.end] == block.text
     for dropped in removed:
         assert dropped.text in source
+    # Nothing vanishes unexplained: every body line is either kept or removed with a reason.
+    body_lines = [line for line in normalize_text(body).split("\n") if line]
+    titled = bool(blocks) and blocks[0].type is BlockType.TITLE
+    kept = [b.text for b in blocks[1 if titled else 0 :]]
+    assert sorted(kept + [r.text for r in removed]) == sorted(body_lines)
+    assert all(r.reason for r in removed)
 
 
 @settings(max_examples=300, deadline=None)

@@ -92,11 +92,7 @@ def create_app(
     }
     sender = IdempotentSender(settings, max_request_size=max_record_bytes)
     health = Health(
-        models=[
-            stage.model_name
-            for stage in (enricher.entities, enricher.stance)
-            if stage is not None and hasattr(stage, "model_name")
-        ],
+        models=[stage.model_name for stage in (enricher.entities, enricher.stance) if stage],
         input_topic=settings.input_topic,
     )
 
@@ -255,13 +251,13 @@ def add_health_pages(app: faust.App, health: Health, probe: BrokerProbe) -> None
     async def probe_broker() -> None:
         await probe.check(health)
 
-    async def assigned(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
-        health.assigned(args[0] if args else kwargs.get("assigned", set()))
+    async def assigned(sender: Any, partitions: set[Any], **kwargs: Any) -> None:
+        health.assigned(partitions)
 
-    async def revoked(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+    async def revoked(sender: Any, partitions: set[Any], **kwargs: Any) -> None:
         health.revoked()
 
-    # faust types receivers narrowly (positional-only sender); these take what it passes.
+    # faust's receiver type wants a positional-only sender; these take what it passes.
     app.on_partitions_assigned.connect(cast(Any, assigned), weak=False)
     app.on_partitions_revoked.connect(cast(Any, revoked), weak=False)
 

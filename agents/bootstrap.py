@@ -69,7 +69,7 @@ def announced(kind: str, model: str, load: Callable[[], Stage | None]) -> Stage 
     show_load_reports(bool(os.environ.get(VERBOSE_VARIABLE)))
     with quiet_model_load():
         stage = load()
-    if stage is None:  # the model is off
+    if stage is None:
         return None
     name = getattr(stage, "model_name", "?")
     print(

@@ -64,6 +64,10 @@ DEV_FORMATS = {
     "gwsd": "gwsd",
     "emergent": "emergent",
 }
+# Data sets whose entity targets are marked in their passage (``pipeline.stance.marking``): a
+# model trained on any of them says so in its config (``marked_targets``), so that inference
+# marks entity targets the same way; topic targets stay paired with unmarked passages.
+MARKED_SOURCES = ("newsmtsc", "directed")
 # The shared labels each data set can express: P-Stance has no neutral tweets and SemEval
 # no "unrelated" class.
 ALL_LABELS = (FAVOR, AGAINST, NEUTRAL, UNRELATED)
@@ -565,6 +569,7 @@ def train_stance(
         "temperature": 1.0,
         "unrelated_threshold": 0.5,
         "split_hashtags": hashtags,
+        "marked_targets": any(example.source in MARKED_SOURCES for example in train),
         "training": {
             "epochs": epochs,
             "seed": seed,

@@ -56,8 +56,36 @@ def test_training_with_source_labels_writes_a_calibrated_model(tmp_path: Path) -
     assert settings["frozen_layers"] == 5
     assert settings["dev"]["pstance"]["examples"] == len(TWEETS) * 2
     assert settings["temperature"] > 0
+    # Tweets with a topic only: nothing taught the model to read marked entity targets.
+    assert settings["marked_targets"] is False
     assert (out / "weights.safetensors").stat().st_size > 0
     assert (out / "dev" / "pstance_val.csv").exists()
+
+
+NEWS = [
+    ("Senator Ada Lark praised the new harbour plan as a model for the region.", "Ada Lark", 6.0),
+    ("Critics accused Ben Moor of hiding the cost of the bridge from voters.", "Ben Moor", 2.0),
+    ("The delegation met Ada Lark in the town hall on Tuesday morning.", "Ada Lark", 4.0),
+]
+
+
+def test_a_model_trained_on_marked_entity_targets_says_so(tmp_path: Path) -> None:
+    folder = tmp_path / "data" / "newsmtsc"
+    folder.mkdir(parents=True)
+    for split in ("train", "dev_rw"):
+        with (folder / f"{split}.jsonl").open("w", encoding="utf-8") as handle:
+            for number, (sentence, mention, polarity) in enumerate(NEWS):
+                start = sentence.index(mention)
+                target = {"from": start, "to": start + len(mention), "polarity": polarity}
+                line = {"primary_gid": f"{split}{number}", "sentence_normalized": sentence}
+                handle.write(json.dumps({**line, "targets": [target]}) + "\n")
+    out = tmp_path / "model"
+    arguments = ["train", "--data", str(tmp_path / "data"), "--out", str(out), "--device", "cpu"]
+    assert main([*arguments, "--threads", "1", "--frozen-layers", "5", "--source-labels"]) == 0
+    settings = json.loads((out / "stance.json").read_text())
+    assert settings["marked_targets"] is True
+    assert settings["dev"]["newsmtsc_rw"]["examples"] == len(NEWS)
+    assert settings["training"]["examples"] == {"newsmtsc": len(NEWS)}
 
 
 def _train(tmp_path: Path, name: str, *options: str) -> Path:

@@ -75,12 +75,16 @@ class ConditionalRandomField(nn.Module):
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[tuple[int, float]]]:
         """The best valid label path of each sequence, with each word's marginal probability.
 
-        Runs in NumPy: the three passes step through the words one at a time, and on arrays
-        this small (a batch of windows by nine labels) a NumPy step costs a few microseconds
-        where a torch step costs several times that.
+        On a GPU the three passes run as batched tensor steps where the emissions already
+        are, and only the answer comes back to the host. On the CPU they run in NumPy: on
+        arrays this small (a batch of windows by nine labels) a NumPy step costs a few
+        microseconds where a torch step costs several times that (see
+        ``benchmarks/viterbi_bench.py``).
         """
         with torch.no_grad():
             transitions, start = self._scores()
+            if emissions.device.type == "cuda":
+                return decode_paths_torch(transitions, start, self.end, emissions, mask)
             transitions_, start_, end_, emissions_ = (
                 tensor.detach().to("cpu", torch.float64).numpy()
                 for tensor in (transitions, start, self.end, emissions)
@@ -149,3 +153,76 @@ def decode_paths(
         list(zip(path[row, :length].tolist(), chosen[row, :length].tolist(), strict=True))
         for row, length in enumerate(lengths.tolist())
     ]
+
+
+def decode_paths_torch(
+    transitions: torch.Tensor,
+    start: torch.Tensor,
+    end: torch.Tensor,
+    emissions: torch.Tensor,
+    real: torch.Tensor,
+) -> list[list[tuple[int, float]]]:
+    """``decode_paths`` as batched tensor steps on the emissions' own device.
+
+    Computes in float64 so the paths and marginals equal the NumPy ones; with nine labels
+    the cost is the number of steps, not the arithmetic. Nothing waits on the device until
+    the single copy of the answer (labels, marginals, lengths, mask check) at the end.
+    """
+    device = emissions.device
+    emissions = emissions.detach().to(torch.float64)
+    transitions, start, end = (
+        tensor.detach().to(device, torch.float64) for tensor in (transitions, start, end)
+    )
+    real = real.detach().to(device, torch.bool)
+    batch, steps, size = emissions.shape
+    gaps = (real[:, 1:] & ~real[:, :-1]).any() if steps > 1 else real.new_zeros(())
+    lengths = real.sum(dim=1)
+    held = real[:, :, None]
+
+    alphas = torch.empty_like(emissions)
+    alpha = start + emissions[:, 0]
+    alphas[:, 0] = alpha
+    best = alpha
+    pointers = torch.zeros((batch, max(steps - 1, 0), size), dtype=torch.int64, device=device)
+    for step in range(1, steps):
+        following = torch.logsumexp(alpha[:, :, None] + transitions, dim=1)
+        alpha = torch.where(held[:, step], following + emissions[:, step], alpha)
+        alphas[:, step] = alpha
+        values, indices = (best[:, :, None] + transitions).max(dim=1)
+        pointers[:, step - 1] = indices
+        best = torch.where(held[:, step], values + emissions[:, step], best)
+
+    betas = torch.empty_like(emissions)
+    beta = end.expand(batch, size)
+    betas[:, steps - 1] = beta
+    for step in range(steps - 2, -1, -1):
+        following = torch.logsumexp(
+            transitions + (emissions[:, step + 1] + beta)[:, None, :], dim=2
+        )
+        beta = torch.where(held[:, step + 1], following, end)
+        betas[:, step] = beta
+    log_partition = torch.logsumexp(alpha + end, dim=1)
+
+    label = (best + end).argmax(dim=1)
+    path = torch.empty((batch, steps), dtype=torch.int64, device=device)
+    path[:, steps - 1] = label
+    for step in range(steps - 2, -1, -1):
+        # Walk back only once past the sequence's last word.
+        back = pointers[:, step].gather(1, label[:, None])[:, 0]
+        label = torch.where(step + 1 < lengths, back, label)
+        path[:, step] = label
+    scores = (alphas + betas).gather(2, path[:, :, None])[:, :, 0]
+    chosen = torch.exp(scores - log_partition[:, None])
+
+    # One copy to the host: labels and lengths are small integers, exact in float64.
+    answer = torch.cat((path.to(torch.float64), chosen, lengths[:, None].to(torch.float64)), dim=1)
+    answer = torch.cat((answer.flatten(), gaps.to(torch.float64)[None])).cpu()
+    if bool(answer[-1]):
+        raise ValueError("each sequence's real words must come first (the mask is a prefix)")
+    rows = answer[:-1].view(batch, 2 * steps + 1).tolist()
+    decoded = []
+    for row in rows:
+        length = int(row[-1])
+        labels = [int(label) for label in row[:length]]
+        decoded.append(list(zip(labels, row[steps : steps + length], strict=True)))
+    return decoded

@@ -7,7 +7,7 @@ import itertools
 import pytest
 import torch
 
-from pipeline.entities.crf import ConditionalRandomField
+from pipeline.entities.crf import ConditionalRandomField, allowed_transitions, decode_paths_torch
 from pipeline.entities.network import LABELS
 from pipeline.entities.pieces import WINDOW_PIECES, case_class, plan_windows, word_shape
 
@@ -112,3 +112,94 @@ def test_crf_decoding_refuses_a_mask_with_gaps() -> None:
     emissions = torch.zeros(1, 3, len(LABELS))
     with pytest.raises(ValueError, match="prefix"):
         crf.decode(emissions, torch.tensor([[True, False, True]]))
+
+
+def _random_crf(seed: int) -> ConditionalRandomField:
+    generator = torch.Generator().manual_seed(seed)
+    crf = ConditionalRandomField(LABELS)
+    with torch.no_grad():
+        for parameter in crf.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator))
+    return crf
+
+
+def _prefix_mask(lengths: list[int], steps: int) -> torch.Tensor:
+    return torch.tensor([[step < length for step in range(steps)] for length in lengths])
+
+
+def _decode_with_torch(
+    crf: ConditionalRandomField, emissions: torch.Tensor, mask: torch.Tensor
+) -> list[list[tuple[int, float]]]:
+    with torch.no_grad():
+        transitions, start = crf._scores()
+        return decode_paths_torch(transitions, start, crf.end, emissions, mask)
+
+
+def _assert_same_decoding(
+    expected: list[list[tuple[int, float]]], actual: list[list[tuple[int, float]]]
+) -> None:
+    assert len(actual) == len(expected)
+    for want, got in zip(expected, actual, strict=True):
+        assert [label for label, _ in got] == [label for label, _ in want]
+        for (_, want_marginal), (_, got_marginal) in zip(want, got, strict=True):
+            assert got_marginal == pytest.approx(want_marginal, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("lengths", "seed"),
+    [
+        ([120, 1, 60, 87, 2, 119, 1, 75], 1),
+        ([1], 2),
+        ([1, 1, 1], 3),
+        ([64] * 16, 4),  # every sequence full length
+        ([5, 3, 0, 4], 5),  # a sequence without words decodes to nothing
+    ],
+)
+def test_tensor_viterbi_equals_the_numpy_decoding(lengths: list[int], seed: int) -> None:
+    crf = _random_crf(seed)
+    generator = torch.Generator().manual_seed(seed + 100)
+    steps = max(lengths)
+    emissions = 3 * torch.randn(len(lengths), steps, len(LABELS), generator=generator)
+    mask = _prefix_mask(lengths, steps)
+    expected = crf.decode(emissions, mask)  # NumPy on the CPU
+    actual = _decode_with_torch(crf, emissions, mask)
+    assert [len(path) for path in actual] == lengths
+    _assert_same_decoding(expected, actual)
+
+
+def test_tensor_viterbi_never_takes_a_forbidden_transition() -> None:
+    crf = _random_crf(11)
+    forbidden_transitions, forbidden_start = allowed_transitions(LABELS)
+    generator = torch.Generator().manual_seed(12)
+    lengths = [40, 1, 17, 40, 3, 29]
+    emissions = torch.randn(len(lengths), 40, len(LABELS), generator=generator)
+    # Inside tags score highest everywhere, so only the constraints keep paths valid.
+    inside = [index for index, label in enumerate(LABELS) if label.startswith("I-")]
+    emissions[:, :, inside] += 6.0
+    paths = _decode_with_torch(crf, emissions, _prefix_mask(lengths, 40))
+    used_inside = False
+    for path in paths:
+        labels = [label for label, _ in path]
+        assert forbidden_start[labels[0]] == 0
+        for previous, current in itertools.pairwise(labels):
+            assert forbidden_transitions[previous, current] == 0
+            used_inside = used_inside or current in inside
+    assert used_inside
+
+
+def test_tensor_viterbi_refuses_a_mask_with_gaps() -> None:
+    crf = ConditionalRandomField(LABELS)
+    with pytest.raises(ValueError, match="prefix"):
+        _decode_with_torch(crf, torch.zeros(1, 3, len(LABELS)), torch.tensor([[1, 0, 1]]))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_decoding_on_cuda_equals_the_cpu_decoding() -> None:
+    crf = _random_crf(21)
+    generator = torch.Generator().manual_seed(22)
+    lengths = [90, 1, 60, 120, 33] * 3 + [1]
+    emissions = torch.randn(len(lengths), 120, len(LABELS), generator=generator)
+    mask = _prefix_mask(lengths, 120)
+    expected = crf.decode(emissions, mask)
+    actual = crf.to("cuda").decode(emissions.to("cuda"), mask.to("cuda"))
+    _assert_same_decoding(expected, actual)

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from agents.settings import Settings
 from pipeline.breaker import ModelBreaker
+from pipeline.cleaning.fingerprints import RecentFingerprints
+from pipeline.cleaning.language import load_language_identifier
 from pipeline.cleaning.memory import LineMemory
 from pipeline.enrichment import Enricher
-from pipeline.fingerprints import RecentFingerprints
-from pipeline.language import load_language_identifier
 
 if TYPE_CHECKING:  # the model modules import torch: load them only when a model is on
-    from pipeline.model_stages import EntityStageAdapter, StanceStageAdapter
+    from pipeline.entities.stage import EntityStageAdapter
+    from pipeline.stance.stage import StanceStageAdapter
 
 # The shipped models were trained on English data only; a user's model runs on every
 # article (None: no language restriction).
@@ -139,7 +140,7 @@ def _entity_stage(settings: Settings) -> EntityStageAdapter | None:
     if settings.entity_model == "off":
         return None
     from pipeline.entities import load_entity_tagger
-    from pipeline.model_stages import EntityStageAdapter
+    from pipeline.entities.stage import EntityStageAdapter
 
     shipped = settings.entity_model == "shipped"
     try:
@@ -160,8 +161,8 @@ def _entity_stage(settings: Settings) -> EntityStageAdapter | None:
 def _stance_stage(settings: Settings) -> StanceStageAdapter | None:
     if settings.stance_model == "off":
         return None
-    from pipeline.model_stages import StanceStageAdapter
     from pipeline.stance import load_stance_classifier
+    from pipeline.stance.stage import StanceStageAdapter
 
     shipped = settings.stance_model == "shipped"
     backend = cast(Literal["crossencoder", "nli"], settings.stance_backend)

@@ -1,4 +1,5 @@
-"""Times the encoders' bf16 attention: PyTorch's fused kernel against pipeline.attention's blocks.
+"""Times the encoders' bf16 attention: PyTorch's fused kernel against the blocks of
+``pipeline.kernels.attention``.
 
 Usage (from the repository root):
     python -m benchmarks.attention_bench [--repeats 20] [--threads 2] [--blocks 1,2,4,8]
@@ -29,8 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pipeline import attention
-from pipeline.precision import Attention
+from pipeline.kernels import attention
+from pipeline.kernels.precision import Attention
 
 HEADS, HEAD_SIZE = 12, 32
 SHAPES = ((16, 128), (32, 128), (32, 96), (32, 64))

@@ -33,7 +33,11 @@ from torch import nn
 
 from agents.bootstrap import build_enricher
 from agents.settings import Settings
-from benchmarks.bench import ATTENTION_FLOPS_PER_TOKEN, LINEAR_FLOPS_PER_TOKEN, matmul_peak_gflops
+from benchmarks.arithmetic import (
+    ATTENTION_FLOPS_PER_TOKEN,
+    LINEAR_FLOPS_PER_TOKEN,
+    matmul_peak_gflops,
+)
 from benchmarks.enrichment_turns import article_batches, enrich_in_turns, print_differences
 from pipeline.enrichment import Enricher
 
@@ -84,7 +88,8 @@ def compile_networks(enricher: Enricher, multiple: int) -> None:
     """Swap the enricher's two shipped networks for their compiled, padded versions."""
     if enricher.stance is None or enricher.entities is None:
         raise SystemExit("both models must be on (STANCEWIRE_ENTITY_MODEL, _STANCE_MODEL)")
-    stance: Any = enricher.stance  # the worker's stage adapters (pipeline.model_stages)
+    # The worker's stage adapters (pipeline/entities/stage.py, pipeline/stance/stage.py).
+    stance: Any = enricher.stance
     entities: Any = enricher.entities
     scorer, labeller = stance.classifier.scorer, entities.tagger._labeller
     if not hasattr(scorer, "network") or not hasattr(labeller, "bundle"):

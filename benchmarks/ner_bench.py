@@ -24,7 +24,7 @@ from transformers import AutoTokenizer
 from pipeline.cleaning import clean_text, split_sentences
 from pipeline.entities import ArticleText, EntityTagger, load_entity_tagger, split_words
 from pipeline.kernels.backbone import base_model_dir
-from pipeline.precision import PRECISIONS
+from pipeline.kernels.precision import PRECISIONS
 from schemas import BlockType
 
 BATCH_SIZES = (1, 8, 32)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipeline.precision import apply_precision
+from pipeline.kernels.precision import apply_precision
 from pipeline.stance import SHIPPED_MODEL_DIR, CrossEncoderScorer, StanceNetwork
 from training.stance_data import read_pstance, score_predictions
 from training.stance_eval import predict_labels

@@ -25,7 +25,7 @@ from typing import cast
 
 import torch
 
-from pipeline.precision import PRECISIONS
+from pipeline.kernels.precision import PRECISIONS
 from pipeline.stance import (
     CrossEncoderScorer,
     StanceClassifier,

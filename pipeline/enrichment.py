@@ -16,11 +16,11 @@ from typing import Protocol, TypeVar
 from pipeline import __version__
 from pipeline.breaker import ModelBreaker
 from pipeline.cleaning import CleanArticle, clean_article
+from pipeline.cleaning.fingerprints import RecentFingerprints, simhash
+from pipeline.cleaning.language import LanguageGuess, LanguageIdentifier
 from pipeline.cleaning.memory import LineMemory
 from pipeline.decoding import article_id, decode_article
 from pipeline.errors import PipelineError, StageFailed
-from pipeline.fingerprints import RecentFingerprints, simhash
-from pipeline.language import LanguageGuess, LanguageIdentifier
 from pipeline.outputs import dead_letter
 from schemas import DeadLetter, EnrichedEvent, Entity, Processing, RawArticle, Stage, Stance
 

@@ -43,6 +43,21 @@ def read_articles(path: Path) -> Iterator[dict[str, Any]]:
         yield article_from_text(data.decode("utf-8", "replace"))
 
 
+def read_unnamed(data: bytes) -> list[Any]:
+    """Articles from bytes of no known format (standard input): one JSON document (an object
+    or a list of them), else JSON lines, else one plain-text article. What is not an object
+    is kept as it is, for the worker to dead-letter with its reason."""
+    try:
+        document = orjson.loads(data)
+        return document if isinstance(document, list) else [document]
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return [orjson.loads(line) for line in data.splitlines() if line.strip()]
+    except orjson.JSONDecodeError:
+        return [article_from_text(data.decode("utf-8", "replace"))]
+
+
 def article_from_text(text: str, *, source: str | None = None) -> dict[str, Any]:
     """A plain-text article: the first non-empty line is the title, the rest is the body."""
     title, _, body = text.strip().partition("\n")

@@ -15,7 +15,6 @@ from typing import Any
 
 import torch
 
-from pipeline.attention import attention_of
 from pipeline.entities import load_entity_tagger, tagger_from_bundle
 from pipeline.entities.network import LABELS, NetworkBundle, build_network, save_network
 from pipeline.entities.pieces import (
@@ -26,8 +25,9 @@ from pipeline.entities.pieces import (
     plan_windows,
     word_shape,
 )
-from pipeline.precision import Attention, Precision, add_arithmetic_arguments
-from training.batching import group_by_length
+from pipeline.kernels.attention import attention_of
+from pipeline.kernels.precision import Attention, Precision, add_arithmetic_arguments
+from training.batching import group_by_length, linear_schedule
 from training.conll import Document, read_conll, score_spans, write_predictions
 
 MODEL_NAME = "stancewire-ner-minilm-1"
@@ -95,13 +95,7 @@ def train_ner(
     )
     steps_per_epoch = math.ceil(len(windows) / batch_size)
     total_steps = steps_per_epoch * epochs
-    warmup = max(1, total_steps // 20)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda step: min(
-            (step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup))
-        ),
-    )
+    scheduler = linear_schedule(optimizer, total_steps)
     lengths = [sum(part.length for part in window) for window in windows]
     tokenizer = bundle.tokenizer
     history: list[dict[str, float]] = []

@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from pipeline.attention import attention_of
-from pipeline.precision import Attention, Precision, add_arithmetic_arguments
+from pipeline.kernels.attention import attention_of
+from pipeline.kernels.precision import Attention, Precision, add_arithmetic_arguments
 from pipeline.stance import StanceClassifier, StanceInput, StanceModelError, load_stance_classifier
 from pipeline.stance.labels import AGAINST, FAVOR, NEUTRAL, UNRELATED
 from schemas import Entity, EntityType, Mention, StanceLabel

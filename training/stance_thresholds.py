@@ -25,9 +25,9 @@ from pipeline.stance.labels import AGAINST, FAVOR, NEUTRAL, UNRELATED
 from pipeline.stance.marking import mark_target
 from pipeline.stance.network import SHIPPED_MODEL_DIR
 from pipeline.stance.scorer import CrossEncoderScorer
+from training.stance_corpus import CARVED_DEV_SHARE
 from training.stance_data import read_semeval
 from training.stance_news_data import carve_dev, read_gwsd, read_vast
-from training.stance_training import CARVED_DEV_SHARE
 
 _NEWSMTSC = {"2.0": AGAINST, "4.0": NEUTRAL, "6.0": FAVOR}
 _THREE = (FAVOR, AGAINST, NEUTRAL)  # the order of decide_label's probabilities

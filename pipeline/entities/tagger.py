@@ -24,7 +24,7 @@ from pipeline.entities.pieces import (
     encode_sentences,
     plan_windows,
 )
-from pipeline.precision import Attention, Precision, apply_precision
+from pipeline.kernels.precision import Attention, Precision, apply_precision
 from schemas import Entity
 
 SHIPPED_MODEL_DIR = Path(__file__).parent.parent / "models" / "ner"

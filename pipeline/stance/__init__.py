@@ -13,12 +13,20 @@ from pipeline.stance.network import (
     save_stance_model,
     split_hashtags,
 )
-from pipeline.stance.scorer import PAIR_INPUTS, CrossEncoderScorer, NliScorer, StanceScorer
+from pipeline.stance.scorer import (
+    PAIR_INPUTS,
+    PAIR_MAX_LENGTH,
+    CrossEncoderScorer,
+    NliScorer,
+    StanceScorer,
+    encode_pairs,
+)
 
 __all__ = [
     "BACKBONE_PACKAGE",
     "CONFIG_FILE",
     "PAIR_INPUTS",
+    "PAIR_MAX_LENGTH",
     "SHIPPED_MODEL_DIR",
     "WEIGHTS_FILE",
     "CrossEncoderScorer",
@@ -28,6 +36,7 @@ __all__ = [
     "StanceModelError",
     "StanceNetwork",
     "StanceScorer",
+    "encode_pairs",
     "find_holder",
     "load_backbone",
     "load_stance_classifier",

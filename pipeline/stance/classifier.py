@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import torch
 
-from pipeline.precision import Attention, Precision, apply_precision
+from pipeline.kernels.precision import Attention, Precision, apply_precision
 from pipeline.stance.holders import Holder, StanceInput, find_holders
 from pipeline.stance.labels import AGAINST, FAVOR, NEUTRAL, UNRELATED, content_words
 from pipeline.stance.marking import mark_holder_and_target

@@ -36,6 +36,22 @@ class StanceScorer(Protocol):
 
 # What the cross-encoder reads of a tokenised (target, passage) pair.
 PAIR_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
+# Pieces of a pair the shipped models were trained on; longer pairs lose their end.
+PAIR_MAX_LENGTH = 128
+
+
+def encode_pairs(
+    tokenizer: Any,
+    targets: Sequence[str],
+    passages: Sequence[str],
+    max_length: int = PAIR_MAX_LENGTH,
+) -> list[dict[str, list[int]]]:
+    """(target, passage) pairs as the cross-encoder reads them, in training and inference:
+    ``[CLS] target [SEP] passage [SEP]``, the longer side cut first, unpadded."""
+    encoded = tokenizer(
+        list(targets), list(passages), truncation="longest_first", max_length=max_length
+    )
+    return [{name: encoded[name][index] for name in PAIR_INPUTS} for index in range(len(targets))]
 
 
 class CrossEncoderScorer:
@@ -63,7 +79,7 @@ class CrossEncoderScorer:
         self.network.to(device).eval()
         self.device = device
         self.batch_size = batch_size
-        self.max_length = int(self.config.get("max_length", 128))
+        self.max_length = int(self.config.get("max_length", PAIR_MAX_LENGTH))
         self.temperature = float(self.config.get("temperature", 1.0))
         self.unrelated_threshold = float(self.config.get("unrelated_threshold", 0.5))
         self.name = str(self.config.get("name", "stancewire-stance"))
@@ -80,12 +96,7 @@ class CrossEncoderScorer:
         indices and its padded inputs, on the CPU."""
         if self.reads_split_hashtags:
             passages = [split_hashtags(passage) for passage in passages]
-        encoded = self.tokenizer(
-            list(targets), list(passages), truncation="longest_first", max_length=self.max_length
-        )
-        rows = [
-            {name: encoded[name][index] for name in PAIR_INPUTS} for index in range(len(targets))
-        ]
+        rows = encode_pairs(self.tokenizer, targets, passages, self.max_length)
         order = sorted(range(len(rows)), key=lambda index: len(rows[index]["input_ids"]))
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]

@@ -10,9 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import BertConfig, BertModel
 
-from pipeline import attention
-from pipeline.attention import attention_of, blocked_attention, use_blocked_attention
-from pipeline.precision import apply_precision
+from pipeline.kernels import attention
+from pipeline.kernels.attention import attention_of, blocked_attention, use_blocked_attention
+from pipeline.kernels.precision import apply_precision
 from tests.tiny_bert import tiny_bert_config
 
 

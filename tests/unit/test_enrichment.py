@@ -101,7 +101,7 @@ def test_model_failure_is_isolated_to_the_poisonous_article() -> None:
 
 
 def test_articles_in_languages_a_model_does_not_cover_skip_it_with_a_note() -> None:
-    from pipeline.language import load_language_identifier
+    from pipeline.cleaning.language import load_language_identifier
 
     enricher = Enricher(
         max_payload_bytes=1 << 20, languages=load_language_identifier(), entities=WordTagger()

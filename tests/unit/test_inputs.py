@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.inputs import InputError, iter_paths, read_articles
+from pipeline.inputs import InputError, iter_paths, read_articles, read_unnamed
 
 
 def test_each_file_kind_is_read(tmp_path: Path) -> None:
@@ -31,3 +31,15 @@ def test_bad_json_and_missing_files_name_the_culprit(tmp_path: Path) -> None:
         list(read_articles(tmp_path / "bad.jsonl"))
     with pytest.raises(InputError, match="no such file"):
         list(iter_paths([tmp_path / "missing.txt"]))
+
+
+def test_unnamed_bytes_are_read_as_json_then_json_lines_then_text() -> None:
+    assert read_unnamed(b'[{"title": "A"}, {"title": "B"}]') == [{"title": "A"}, {"title": "B"}]
+    assert read_unnamed(b'{"title": "A"}') == [{"title": "A"}]
+    assert read_unnamed(b'{"title": "A"}\n\n{"title": "B"}\n') == [{"title": "A"}, {"title": "B"}]
+    text = b"Ministers meet in Oslo\nTalks on fishing quotas began on Monday."
+    assert read_unnamed(text) == [
+        {"title": "Ministers meet in Oslo", "body": "Talks on fishing quotas began on Monday."}
+    ]
+    # Not an object: kept as it is, so the worker dead-letters it with its reason.
+    assert read_unnamed(b'[1, "two"]') == [1, "two"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import orjson
 
-from pipeline.boilerplate import LineMemory, candidate_lines
 from pipeline.cleaning import clean_text
+from pipeline.cleaning.fingerprints import RecentFingerprints, hamming, simhash
+from pipeline.cleaning.language import load_language_identifier
+from pipeline.cleaning.memory import LineMemory, candidate_lines
 from pipeline.enrichment import Enricher, Received
-from pipeline.fingerprints import RecentFingerprints, hamming, simhash
-from pipeline.language import load_language_identifier
 from schemas import EnrichedEvent
 
 STORY = (

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from pipeline.precision import apply_precision
+from pipeline.kernels.precision import apply_precision
 
 
 def test_int8_replaces_linear_layers_and_keeps_outputs_close() -> None:

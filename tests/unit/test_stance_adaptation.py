@@ -13,7 +13,7 @@ from pipeline.kernels import backbone
 from pipeline.kernels.backbone import base_model_dir
 from pipeline.stance import StanceNetwork, load_backbone, split_hashtags
 from tests.tiny_bert import tiny_bert_config
-from training.stance_training import adapt_to_passages
+from training.stance_adaptation import adapt_to_passages
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 The encoders spend most of their time in linear layers. bf16 (the worker's default) runs
 them on the CPU's bf16 matrix units at the same dev-set scores, with attention as batched
-bf16 products a few sequences at a time (``pipeline.attention``); int8 quantises their
+bf16 products a few sequences at a time (``pipeline.kernels.attention``); int8 quantises their
 weights and quantises activations on the fly for the VNNI instructions, at some cost in
 accuracy (both in the README's model card). The CRF stays in fp32 either way.
 """
@@ -16,7 +16,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from pipeline.attention import use_blocked_attention
+from pipeline.kernels.attention import use_blocked_attention
 
 Precision = Literal["fp32", "bf16", "int8"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16", "int8")
@@ -41,7 +41,8 @@ def apply_precision(
     """Convert ``module`` in place to ``precision`` and return it.
 
     In bf16 on the CPU, ``attention="blocked"`` switches its transformers models to
-    ``pipeline.attention``; ``"fused"`` keeps PyTorch's kernel (and so does every other case).
+    ``pipeline.kernels.attention``; ``"fused"`` keeps PyTorch's kernel (and so does every other
+    case).
     """
     if attention not in ATTENTIONS:
         raise ValueError(f"unknown attention {attention!r}; use one of {', '.join(ATTENTIONS)}")

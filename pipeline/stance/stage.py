@@ -1,36 +1,13 @@
-"""Adapters that let the entity tagger and stance classifier run as stages of the Enricher."""
+"""The stance classifier seen as a stage of the Enricher, with the watch-list of topics."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from pipeline.cleaning import CleanArticle
-from pipeline.entities import ArticleText, EntityTagger
+from pipeline.stance.classifier import StanceClassifier
+from pipeline.stance.holders import StanceInput
 from schemas import Entity, Stance
-
-if TYPE_CHECKING:
-    from pipeline.stance import StanceClassifier
-
-
-class EntityStageAdapter:
-    """The entity tagger seen as an Enricher stage: clean articles in, entities out."""
-
-    def __init__(self, tagger: EntityTagger, *, languages: frozenset[str] | None) -> None:
-        self.tagger = tagger
-        self.model_name = tagger.model_name
-        self.languages = languages
-        self.last_batch_tokens = 0
-
-    def tag(self, articles: Sequence[CleanArticle]) -> list[list[Entity]]:
-        texts = [
-            ArticleText(text=a.text, sentences=list(a.sentences), lead_end=a.lead_end)
-            for a in articles
-        ]
-        before = self.tagger.tokens_seen
-        results = self.tagger.tag_articles(texts)
-        self.last_batch_tokens = self.tagger.tokens_seen - before
-        return results
 
 
 class StanceStageAdapter:
@@ -54,8 +31,6 @@ class StanceStageAdapter:
     def classify(
         self, articles: Sequence[CleanArticle], entities: Sequence[Sequence[Entity]]
     ) -> list[list[Stance]]:
-        from pipeline.stance import StanceInput
-
         inputs = [
             StanceInput(
                 text=article.text,

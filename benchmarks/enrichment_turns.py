@@ -16,9 +16,9 @@ from pipeline.inputs import iter_paths, read_articles
 BATCH = 16  # the worker's micro-batch
 
 
-def article_batches(folder: Path, limit: int) -> list[list[Received]]:
+def article_batches(folder: Path, limit: int, size: int = BATCH) -> list[list[Received]]:
     """The first ``limit`` articles under ``folder``, as the worker receives them, in
-    micro-batches."""
+    micro-batches of ``size``."""
     articles = [
         article
         for path in iter_paths([folder])
@@ -28,8 +28,8 @@ def article_batches(folder: Path, limit: int) -> list[list[Received]]:
     if not articles:
         raise SystemExit(f"no articles under {folder}")
     return [
-        [Received(payload=orjson.dumps(article)) for article in articles[first : first + BATCH]]
-        for first in range(0, len(articles), BATCH)
+        [Received(payload=orjson.dumps(article)) for article in articles[first : first + size]]
+        for first in range(0, len(articles), size)
     ]
 
 

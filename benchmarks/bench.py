@@ -20,9 +20,10 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TextIO
 
 import orjson
 import psutil
@@ -294,6 +295,45 @@ def int8_linear_peak_gops(size: int = 1024, repeats: int = 20) -> float:
     return best
 
 
+Arguments = ParamSpec("Arguments")
+
+
+class Progress:
+    """Progress lines on stderr while the bench runs: each contender as it starts and as it
+    finishes, with its articles/s, each line stamped with the time since the bench began."""
+
+    def __init__(
+        self, out: TextIO | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.out = out
+        self.clock = clock
+        self.began = clock()
+
+    def say(self, message: str) -> None:
+        elapsed = int(self.clock() - self.began)
+        print(
+            f"bench [{elapsed // 60:02d}:{elapsed % 60:02d}] {message}",
+            file=sys.stderr if self.out is None else self.out,
+            flush=True,
+        )
+
+    def contender(
+        self,
+        name: str,
+        measure: Callable[Arguments, Run],
+        *args: Arguments.args,
+        **kwargs: Arguments.kwargs,
+    ) -> Run:
+        """Run one contender's ``measure``, saying when it starts and what it reached."""
+        self.say(f"{name}: started")
+        run = measure(*args, **kwargs)
+        self.say(
+            f"{name}: {run.articles_per_s:.1f} articles/s "
+            f"({run.articles} articles in {run.seconds:.1f} s)"
+        )
+        return run
+
+
 def _model_cpu_ms(run: Run) -> float:
     """CPU milliseconds the model stages took per article in one run."""
     return round(run.counted("stancewire_model_cpu_seconds_total") * 1000 / run.articles, 1)
@@ -320,13 +360,18 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int, rounds: int = 3) 
     if not articles:
         raise RuntimeError(f"no articles (.txt, .json, .jsonl, .html) under {data_dir}")
     python = sys.executable
+    progress = Progress()
+    progress.say(f"{len(articles)} articles, {rounds} rounds; starting the broker")
     with tempfile.TemporaryDirectory(prefix="stancewire-bench-") as tmp:
         bench = Bench(articles, Path(tmp))
         bench.broker.start(timeout_s=120)
         try:
             worker = [python, "-m", "agents.cli", "worker"]
-            passthrough = bench.measure(
-                [python, "-m", "benchmarks.bench_apps", "passthrough"], count=len(articles)
+            passthrough = progress.contender(
+                "passthrough",
+                bench.measure,
+                [python, "-m", "benchmarks.bench_apps", "passthrough"],
+                count=len(articles),
             )
             fused_env = {"STANCEWIRE_MODEL_ATTENTION": "fused"}
             fulls: list[Run] = []
@@ -334,21 +379,53 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int, rounds: int = 3) 
             for round_number in range(rounds):
                 # Turn about, ABBA..., so a trend over the run (the broker warming up)
                 # favours neither.
-                twins: list[tuple[list[Run], dict[str, str]]] = [(fulls, {}), (fuseds, fused_env)]
-                for runs, extra_env in twins[:: 1 if round_number % 2 == 0 else -1]:
-                    runs.append(bench.measure(worker, count=len(articles), extra_env=extra_env))
+                twins: list[tuple[str, list[Run], dict[str, str]]] = [
+                    ("stancewire", fulls, {}),
+                    ("fused attention", fuseds, fused_env),
+                ]
+                for name, runs, extra_env in twins[:: 1 if round_number % 2 == 0 else -1]:
+                    runs.append(
+                        progress.contender(
+                            f"{name} (round {round_number + 1} of {rounds})",
+                            bench.measure,
+                            worker,
+                            count=len(articles),
+                            extra_env=extra_env,
+                        )
+                    )
             full, fused = median_run(fulls), median_run(fuseds)
-            no_metrics = bench.measure(
-                worker, count=len(articles), extra_env={"STANCEWIRE_METRICS_ENABLED": "false"}
+            no_metrics = progress.contender(
+                "without metrics",
+                bench.measure,
+                worker,
+                count=len(articles),
+                extra_env={"STANCEWIRE_METRICS_ENABLED": "false"},
             )
-            half = bench.measure(worker, count=len(articles), rate=full.articles_per_s / 2)
-            two = bench.measure(
-                worker, count=len(articles), workers=2, extra_env={"STANCEWIRE_TORCH_THREADS": "1"}
+            half = progress.contender(
+                "at half rate",
+                bench.measure,
+                worker,
+                count=len(articles),
+                rate=full.articles_per_s / 2,
             )
-            fp32 = bench.measure(
-                worker, count=len(articles), extra_env={"STANCEWIRE_MODEL_PRECISION": "fp32"}
+            two = progress.contender(
+                "two workers",
+                bench.measure,
+                worker,
+                count=len(articles),
+                workers=2,
+                extra_env={"STANCEWIRE_TORCH_THREADS": "1"},
             )
-            naive = bench.measure(
+            fp32 = progress.contender(
+                "fp32",
+                bench.measure,
+                worker,
+                count=len(articles),
+                extra_env={"STANCEWIRE_MODEL_PRECISION": "fp32"},
+            )
+            naive = progress.contender(
+                "naive",
+                bench.measure,
                 [python, "-m", "benchmarks.bench_apps", "naive"],
                 count=min(naive_limit, len(articles)),
             )
@@ -361,6 +438,7 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int, rounds: int = 3) 
     # linear layers in int8 and attention in fp32.
     worker_settings = Settings()
     precision, device = worker_settings.model_precision, worker_settings.model_device
+    progress.say("measuring the matmul peak for the bound")
     peak = matmul_peak_gflops(dtype="bfloat16" if precision == "bf16" else "float32", device=device)
     linear_peak = int8_linear_peak_gops() if precision == "int8" else peak
     linear_seconds = LINEAR_FLOPS_PER_TOKEN / (linear_peak * 1e9)
@@ -400,6 +478,7 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int, rounds: int = 3) 
         ),
         "device": device,
     }
+    progress.say("done")
     return {
         "passthrough": passthrough.summary(),
         "naive": naive.summary() | {"note": "transformers pipelines, untrained heads, timing only"},

@@ -25,6 +25,7 @@ from typing import cast
 
 import torch
 
+from pipeline.cleaning.text import split_text_sentences
 from pipeline.kernels.precision import PRECISIONS
 from pipeline.stance import (
     CrossEncoderScorer,
@@ -34,7 +35,6 @@ from pipeline.stance import (
     load_stance_classifier,
 )
 from schemas import Entity, EntityType, Mention
-from training.stance_data import split_sentences
 
 TARGET_COUNTS = (1, 4, 8, 16)
 _NAME = re.compile(r"\b[A-Z][a-z]{3,}\b")
@@ -66,7 +66,7 @@ def build_input(text: str, targets: int) -> StanceInput:
                 name=word, type=EntityType.ORG, count=count, salience=salience, mentions=mentions
             )
         )
-    return StanceInput(text, split_sentences(text), entities, [], targets)
+    return StanceInput(text, split_text_sentences(text), entities, [], targets)
 
 
 def measure(

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DOCUMENT_START = "-DOCSTART-"
-ENTITY_TYPES = ("PER", "ORG", "LOC", "MISC")
 
 
 @dataclass(frozen=True)

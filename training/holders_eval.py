@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.cleaning.text import split_text_sentences
 from pipeline.entities import ArticleText, load_entity_tagger
 from pipeline.stance.holders import StanceInput, find_holders
 from schemas import Entity
-from training.stance_data import split_sentences
 
 _RECORD_START = re.compile(r"^(?=[TE#]\d+\t)", re.MULTILINE)
 
@@ -116,7 +116,7 @@ def tag_entities(articles: Sequence[Article], cache: Path | None) -> list[list[E
     for start in range(0, len(articles), 8):
         chunk = articles[start : start + 8]
         found += tagger.tag_articles(
-            [ArticleText(a.text, split_sentences(a.text), lead_end=0) for a in chunk]
+            [ArticleText(a.text, split_text_sentences(a.text), lead_end=0) for a in chunk]
         )
     if cache is not None:
         cache.write_text(
@@ -155,7 +155,7 @@ def evaluate(
     matched_by_form: Counter[str] = Counter()
     shown: list[str] = []
     for article, tagged in zip(articles, entities, strict=True):
-        sentences = split_sentences(article.text)
+        sentences = split_text_sentences(article.text)
         starts = [start for start, _ in sentences]
         holders = find_holders(StanceInput(article.text, sentences, tagged))
         by_sentence: dict[int, list[Attribution]] = {}

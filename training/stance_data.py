@@ -33,11 +33,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.cleaning.text import split_text_sentences
 from pipeline.stance.labels import AGAINST, FAVOR, NEUTRAL, UNRELATED, content_words
 
 FNC_LABELS: tuple[str, ...] = ("agree", "disagree", "discuss", "unrelated")
@@ -60,8 +60,6 @@ SEMEVAL_TARGETS: dict[str, str] = {
 
 FNC_EVIDENCE_SENTENCES = 3
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
-
 
 class StanceDataError(ValueError):
     """A stance data file is missing, malformed or carries a label we do not know."""
@@ -79,25 +77,6 @@ class StanceExample:
     group: str
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Return character spans of the sentences of ``text`` (no trailing whitespace)."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for boundary in _SENTENCE_END.finditer(text):
-        _append_span(text, start, boundary.start(), spans)
-        start = boundary.end()
-    _append_span(text, start, len(text), spans)
-    return spans
-
-
-def _append_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    piece = text[start:end]
-    stripped = piece.strip()
-    if stripped:
-        offset = start + piece.index(stripped)
-        spans.append((offset, offset + len(stripped)))
-
-
 def select_evidence(claim: str, body: str, count: int = FNC_EVIDENCE_SENTENCES) -> str:
     """Keep the ``count`` body sentences sharing most words with ``claim``, in body order.
 
@@ -105,7 +84,7 @@ def select_evidence(claim: str, body: str, count: int = FNC_EVIDENCE_SENTENCES) 
     claim are the ones that agree, deny or discuss it.
     """
     claim_words = content_words(claim)
-    sentences = [body[start:end] for start, end in split_sentences(body)]
+    sentences = [body[start:end] for start, end in split_text_sentences(body)]
     ranked = sorted(
         range(len(sentences)),
         key=lambda index: (-len(claim_words & content_words(sentences[index])), index),

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from pipeline.cleaning.text import split_text_sentences
 from pipeline.kernels.attention import attention_of
 from pipeline.kernels.precision import Attention, Precision, add_arithmetic_arguments
 from pipeline.stance import StanceClassifier, StanceInput, StanceModelError, load_stance_classifier
@@ -29,7 +30,6 @@ from training.stance_data import (
     read_pstance,
     read_semeval,
     score_predictions,
-    split_sentences,
 )
 from training.stance_news_data import (
     DIRECTED_LABELS,
@@ -221,7 +221,7 @@ def classify_documents(
         inputs.append(
             StanceInput(
                 text=document.text,
-                sentences=split_sentences(document.text),
+                sentences=split_text_sentences(document.text),
                 entities=entities,
                 topics=[],
                 top_k_entities=1,

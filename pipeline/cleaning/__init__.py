@@ -4,7 +4,7 @@ from pipeline.cleaning.article import CleanArticle, clean_article, clean_text, s
 from pipeline.cleaning.lines import LineModel, load_line_model
 from pipeline.cleaning.memory import LineMemory, candidate_lines, line_key
 from pipeline.cleaning.rules import AD_PLACEHOLDERS, BOILERPLATE_PHRASES, boilerplate_reason
-from pipeline.cleaning.text import normalize_text, split_sentences
+from pipeline.cleaning.text import normalize_text, split_sentences, split_text_sentences
 
 __all__ = [
     "AD_PLACEHOLDERS",
@@ -21,4 +21,5 @@ __all__ = [
     "normalize_text",
     "source_key",
     "split_sentences",
+    "split_text_sentences",
 ]

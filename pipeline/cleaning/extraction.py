@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
 import trafilatura
+from trafilatura.settings import Document
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,8 @@ def extract_page(page_html: str, *, url: str | None = None) -> Page:
     trafilatura parses with lxml's HTML parser, which neither resolves external entities nor
     fetches anything, so a hostile page can cost CPU (bounded by the payload limit) but not I/O.
     """
-    document = trafilatura.bare_extraction(
+    # Without as_dict=True, bare_extraction returns a Document (its type says "or a dict").
+    found = trafilatura.bare_extraction(
         page_html,
         url=url,
         with_metadata=True,
@@ -31,8 +34,9 @@ def extract_page(page_html: str, *, url: str | None = None) -> Page:
         include_tables=True,
         favor_precision=False,
     )
-    if document is None or isinstance(document, dict):
+    if found is None:
         return Page(title=None, text="", published_at=None, site=None)
+    document = cast(Document, found)
     metadata = {
         name: str(value)
         for name in ("author", "sitename", "date", "hostname")

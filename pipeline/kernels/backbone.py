@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
-from transformers import BertModel
+from transformers import AutoTokenizer, BertModel, PreTrainedTokenizerBase
 from transformers.utils import logging as transformers_logging
 
 
@@ -46,8 +46,14 @@ def quiet_model_load() -> Iterator[None]:
         transformers_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
+def load_backbone_tokenizer() -> PreTrainedTokenizerBase:
+    """The backbone's (uncased WordPiece) tokenizer, from the installed package, offline."""
+    return AutoTokenizer.from_pretrained(str(base_model_dir()), local_files_only=True)
+
+
 def load_backbone() -> BertModel:
-    """The backbone encoder in fp32, without the pooler the stages do not use."""
+    """The backbone encoder in fp32 whatever the checkpoint's dtype (training and the
+    precision settings start there), without the pooler the stages do not use."""
     with quiet_model_load():
         return BertModel.from_pretrained(
             str(base_model_dir()), add_pooling_layer=False, dtype=torch.float32

@@ -10,7 +10,8 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from pipeline.kernels.backbone import base_model_dir, quiet_model_load
+from pipeline.kernels.backbone import load_backbone as load_encoder
+from pipeline.kernels.backbone import load_backbone_tokenizer
 from pipeline.stance.labels import LABELS
 
 SHIPPED_MODEL_DIR = Path(__file__).parent.parent / "models" / "stance"
@@ -133,14 +134,7 @@ def split_hashtags(text: str) -> str:
 
 def load_backbone() -> tuple[Any, Any]:
     """The backbone encoder and its tokenizer, from the installed package, offline."""
-    from transformers import AutoModel, AutoTokenizer
-
-    path = base_model_dir()
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    with quiet_model_load():
-        # fp32 whatever the checkpoint's dtype: training and the precision settings start there.
-        encoder = AutoModel.from_pretrained(path, local_files_only=True, dtype=torch.float32)
-    return encoder, tokenizer
+    return load_encoder(), load_backbone_tokenizer()
 
 
 def save_stance_model(network: StanceNetwork, out_dir: Path, settings: dict[str, Any]) -> None:

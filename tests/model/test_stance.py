@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from pipeline.cleaning.text import split_text_sentences
 from pipeline.stance import (
     SHIPPED_MODEL_DIR,
     CrossEncoderScorer,
@@ -20,7 +21,6 @@ from pipeline.stance import (
     load_stance_classifier,
 )
 from schemas import Entity, EntityType, Mention, Stance, StanceLabel, TargetKind
-from training.stance_data import split_sentences
 
 
 def _entity(text: str, name: str, kind: EntityType, surface: str, salience: float) -> Entity:
@@ -37,7 +37,7 @@ def _entity(text: str, name: str, kind: EntityType, surface: str, salience: floa
 def _article(text: str, entities: list[Entity], topics: list[str], top_k: int = 3) -> StanceInput:
     return StanceInput(
         text=text,
-        sentences=split_sentences(text),
+        sentences=split_text_sentences(text),
         entities=entities,
         topics=topics,
         top_k_entities=top_k,

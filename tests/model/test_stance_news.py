@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from pipeline.cleaning.text import split_text_sentences
 from pipeline.stance import SHIPPED_MODEL_DIR, StanceClassifier, load_stance_classifier
 from pipeline.stance.holders import StanceInput
 from schemas import Entity, EntityType, Mention, Stance, StanceLabel
-from training.stance_data import split_sentences
 
 MARKED = bool(json.loads((SHIPPED_MODEL_DIR / "stance.json").read_text()).get("marked_targets"))
 needs_news_model = pytest.mark.xfail(
@@ -43,7 +43,7 @@ def _entity(text: str, name: str, kind: EntityType, *surfaces: str) -> Entity:
 def _classify(
     classifier: StanceClassifier, text: str, entities: list[Entity], topics: Sequence[str] = ()
 ) -> dict[str, Stance]:
-    article = StanceInput(text, split_sentences(text), entities, list(topics), len(entities))
+    article = StanceInput(text, split_text_sentences(text), entities, list(topics), len(entities))
     [stances] = classifier.classify_articles([article])
     return {stance.target: stance for stance in stances}
 

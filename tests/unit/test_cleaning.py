@@ -103,3 +103,16 @@ def test_hostile_html_is_neither_expanded_nor_fetched() -> None:
         assert "root:" not in cleaned.text
         assert "lollollol" not in cleaned.text
     assert time.perf_counter() - started < 5
+
+
+def test_plain_text_is_split_like_a_clean_article() -> None:
+    from pipeline.cleaning import split_text_sentences
+
+    text = 'The talks ended. "We disagree," Mr. Lang said.\n\n  Next paragraph here \nLast.'
+    spans = split_text_sentences(text)
+    assert [text[start:end] for start, end in spans] == [
+        "The talks ended.",
+        '"We disagree," Mr. Lang said.',
+        "Next paragraph here",
+        "Last.",
+    ]

@@ -69,7 +69,6 @@ def test_a_half_precision_backbone_loads_in_fp32(
     _tiny_network().encoder.half().save_pretrained(folder)
     AutoTokenizer.from_pretrained(str(base_model_dir())).save_pretrained(folder)
     monkeypatch.setattr(backbone, "base_model_dir", lambda: folder)
-    monkeypatch.setattr("pipeline.stance.network.base_model_dir", lambda: folder)
     encoder, _ = load_backbone()
     assert next(encoder.parameters()).dtype == torch.float32
     assert next(backbone.load_backbone().parameters()).dtype == torch.float32

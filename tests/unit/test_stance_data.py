@@ -21,7 +21,6 @@ from training.stance_data import (
     score_predictions,
     select_evidence,
     semeval_f_avg,
-    split_sentences,
 )
 
 
@@ -118,16 +117,6 @@ def test_read_pstance_reads_crlf_without_final_newline(tmp_path: Path) -> None:
     assert [(ex.passage, ex.target, ex.gold) for ex in examples] == [
         ("Great plan, Joe", "Joe Biden", "favor"),
         ("No way", "Joe Biden", "against"),
-    ]
-
-
-def test_split_sentences_returns_exact_spans() -> None:
-    text = 'The talks ended. "We disagree," he said.\nNext paragraph here'
-    spans = split_sentences(text)
-    assert [text[start:end] for start, end in spans] == [
-        "The talks ended.",
-        '"We disagree," he said.',
-        "Next paragraph here",
     ]
 
 

@@ -11,11 +11,11 @@ import pytest
 import torch
 from torch import nn
 
+from pipeline.cleaning.text import split_text_sentences
 from pipeline.stance.classifier import SIDE_THRESHOLDS, StanceClassifier, decide_label
 from pipeline.stance.holders import StanceInput, find_holder, find_holders
 from schemas import Entity, EntityType, Mention, StanceLabel, TargetKind
 from training.holders_eval import evaluate, read_annotations, read_polnear
-from training.stance_data import split_sentences
 
 
 def entity(text: str, name: str, kind: EntityType, *surfaces: str) -> Entity:
@@ -40,7 +40,7 @@ def entity(text: str, name: str, kind: EntityType, *surfaces: str) -> Entity:
 def article(
     text: str, entities: list[Entity], topics: Sequence[str] = (), top_k: int = 5
 ) -> StanceInput:
-    return StanceInput(text, split_sentences(text), entities, list(topics), top_k)
+    return StanceInput(text, split_text_sentences(text), entities, list(topics), top_k)
 
 
 def holders_of(text: str, entities: list[Entity]) -> list[tuple[str, str, str] | None]:

@@ -298,6 +298,14 @@ def write_predictions(path: Path, gold: Sequence[str], predicted: Sequence[str])
         )
 
 
+def print_scores(scores: dict[str, Any], *, as_json: bool) -> None:
+    """One line per data set's scores, and with ``as_json`` a last line of JSON."""
+    for name, value in scores.items():
+        print(f"{name}: {value}")
+    if as_json:
+        print(json.dumps(scores, sort_keys=True))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.stance_eval", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -336,10 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StanceDataError, StanceModelError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for name, value in scores.items():
-        print(f"{name}: {value}")
-    if arguments.json:
-        print(json.dumps(scores, sort_keys=True))
+    print_scores(scores, as_json=arguments.json)
     return 0
 
 

@@ -44,6 +44,7 @@ from training.stance_corpus import (
     write_dev_splits,
 )
 from training.stance_data import StanceDataError
+from training.stance_eval import print_scores
 
 
 def _cache_lower(
@@ -309,10 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StanceDataError, StanceModelError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for name, value in scores.items():
-        print(f"{name}: {value}")
-    if arguments.json:
-        print(json.dumps(scores, sort_keys=True))
+    print_scores(scores, as_json=arguments.json)
     return 0
 
 

@@ -14,6 +14,7 @@ from pipeline.cleaning.fingerprints import RecentFingerprints
 from pipeline.cleaning.language import load_language_identifier
 from pipeline.cleaning.memory import LineMemory
 from pipeline.enrichment import Enricher
+from schemas import EntityType
 
 if TYPE_CHECKING:  # the model modules import torch: load them only when a model is on
     from pipeline.entities.stage import EntityStageAdapter
@@ -184,5 +185,8 @@ def _stance_stage(settings: Settings) -> StanceStageAdapter | None:
         classifier,
         topics=[topic.strip() for topic in settings.topics.split(";") if topic.strip()],
         top_k_entities=settings.top_k_entities,
+        target_types=frozenset(
+            EntityType(kind.strip()) for kind in settings.target_entity_types.split(",")
+        ),
         languages=SHIPPED_LANGUAGES if shipped else None,
     )

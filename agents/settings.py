@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     top_k_entities: int = Field(
         default=4, ge=0, description="most salient entities added as stance targets per article"
     )
+    target_entity_types: str = Field(
+        default="PER,ORG,LOC",
+        pattern=r"^\s*(PER|ORG|LOC|MISC)\s*(,\s*(PER|ORG|LOC|MISC)\s*)*$",
+        description="entity types that can be stance targets, comma-separated (add MISC for "
+        "nationalities, events and other names)",
+    )
     model_precision: Literal["bf16", "int8", "fp32"] = Field(
         default="bf16",
         description="model arithmetic: 'bf16', 'int8' (quantised linear layers, CPU) or 'fp32'",

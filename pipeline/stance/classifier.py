@@ -165,7 +165,8 @@ def select_targets(article: StanceInput) -> list[_Target]:
         if topic.lower() not in seen:
             seen.add(topic.lower())
             targets.append(_Target(topic, TargetKind.TOPIC, _topic_sentences(article, topic)))
-    ranked = sorted(article.entities, key=lambda entity: (-entity.salience, -entity.count))
+    candidates = [entity for entity in article.entities if entity.type in article.target_types]
+    ranked = sorted(candidates, key=lambda entity: (-entity.salience, -entity.count))
     for entity in ranked[: max(0, article.top_k_entities)]:
         if entity.name.lower() in seen:
             continue

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, replace
 
 from schemas import Entity, EntityType
 
+DEFAULT_TARGET_TYPES = frozenset({EntityType.PER, EntityType.ORG, EntityType.LOC})
+
 
 @dataclass(frozen=True)
 class StanceInput:
@@ -35,6 +37,9 @@ class StanceInput:
     entities: list[Entity] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
     top_k_entities: int = 5
+    # Entity types that can be stance targets: people, organisations and places act or are
+    # acted on; a MISC name is mostly a nationality adjective ("Russian") or an event.
+    target_types: frozenset[EntityType] = DEFAULT_TARGET_TYPES
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from pipeline.cleaning import CleanArticle
 from pipeline.stance.classifier import StanceClassifier
-from pipeline.stance.holders import StanceInput
-from schemas import Entity, Stance
+from pipeline.stance.holders import DEFAULT_TARGET_TYPES, StanceInput
+from schemas import Entity, EntityType, Stance
 
 
 class StanceStageAdapter:
@@ -20,11 +20,13 @@ class StanceStageAdapter:
         topics: Sequence[str],
         top_k_entities: int,
         languages: frozenset[str] | None,
+        target_types: frozenset[EntityType] = DEFAULT_TARGET_TYPES,
     ) -> None:
         self.classifier = classifier
         self.model_name = classifier.model_name
         self.topics = list(topics)
         self.top_k_entities = top_k_entities
+        self.target_types = target_types
         self.languages = languages
         self.last_batch_tokens = 0
 
@@ -38,6 +40,7 @@ class StanceStageAdapter:
                 entities=list(found),
                 topics=self.topics,
                 top_k_entities=self.top_k_entities,
+                target_types=self.target_types,
             )
             for article, found in zip(articles, entities, strict=True)
         ]

@@ -12,7 +12,12 @@ import torch
 from torch import nn
 
 from pipeline.cleaning.text import split_text_sentences
-from pipeline.stance.classifier import SIDE_THRESHOLDS, StanceClassifier, decide_label
+from pipeline.stance.classifier import (
+    SIDE_THRESHOLDS,
+    StanceClassifier,
+    decide_label,
+    select_targets,
+)
 from pipeline.stance.holders import StanceInput, find_holder, find_holders
 from schemas import Entity, EntityType, Mention, StanceLabel, TargetKind
 from training.holders_eval import evaluate, read_annotations, read_polnear
@@ -270,3 +275,32 @@ def test_a_folder_without_texts_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(PolnearError, match="no text"):
         read_polnear(tmp_path)
+
+
+def test_nationality_adjectives_are_not_targets_unless_asked_for() -> None:
+    text = (
+        "Norwegian officials said Tove Halvorsen would meet the Danish delegation in Bergen. "
+        "Halvorsen criticised the plan."
+    )
+    found = [
+        entity(text, HALVORSEN, EntityType.PER, HALVORSEN, "Halvorsen"),
+        entity(text, "Norwegian", EntityType.MISC),
+        entity(text, "Danish", EntityType.MISC),
+        entity(text, "Bergen", EntityType.LOC),
+    ]
+    default = [target.name for target in select_targets(article(text, found))]
+    assert default == [HALVORSEN, "Bergen"]
+    with_misc = StanceInput(
+        text,
+        split_text_sentences(text),
+        found,
+        [],
+        5,
+        target_types=frozenset(EntityType),
+    )
+    assert {target.name for target in select_targets(with_misc)} == {
+        HALVORSEN,
+        "Norwegian",
+        "Danish",
+        "Bergen",
+    }

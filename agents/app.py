@@ -261,6 +261,11 @@ def add_health_pages(app: faust.App, health: Health, probe: BrokerProbe) -> None
     app.on_partitions_assigned.connect(cast(Any, assigned), weak=False)
     app.on_partitions_revoked.connect(cast(Any, revoked), weak=False)
 
+    async def close_probe(sender: Any, **kwargs: Any) -> None:
+        await probe.close()
+
+    app.on_before_shutdown.connect(cast(Any, close_probe), weak=False)
+
     @app.page("/healthz")
     async def healthz(view: View, request: Request) -> Response:
         alive, state = health.liveness()

@@ -87,6 +87,12 @@ class BrokerProbe:
         health.broker_answered = time.monotonic()
         health.broker_error = None
 
+    async def close(self) -> None:
+        """Close the probe's connection (the worker calls it as it shuts down)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
     async def _connected(self) -> AIOKafkaClient:
         if self._client is None:
             client = AIOKafkaClient(**self._options)

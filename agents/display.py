@@ -35,11 +35,18 @@ def render_event(event: dict[str, Any]) -> str:
         names = [f"{e['name']} ({e['type']}, x{e['count']})" for e in event["entities"][:10]]
         lines.append("  entities: " + "; ".join(names))
     for stance in event["stances"][:8]:
-        holders = sorted({e["holder"] for e in stance["evidence"] if e.get("holder")})
-        lines.append(
-            f"  stance toward {stance['target']}: {stance['label']} ({stance['score']:.2f})"
-            + (f", held by {', '.join(holders)}" if holders else "")
-        )
+        line = f"  stance toward {stance['target']}: {stance['label']} ({stance['score']:.2f})"
+        if "views" in stance:  # schema version 2: each holder's own view
+            held = [
+                f"{view['holder']} {view['label']} ({view['score']:.2f})"
+                for view in stance["views"]
+                if view["holder"]
+            ]
+            line += f"; views: {', '.join(held)}" if held else ""
+        else:  # version 1 events: the holders named in the evidence
+            holders = sorted({e["holder"] for e in stance["evidence"] if e.get("holder")})
+            line += f", held by {', '.join(holders)}" if holders else ""
+        lines.append(line)
     timings = processing["timings_ms"]
     lines.append(
         "  stages "

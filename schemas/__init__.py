@@ -1,7 +1,7 @@
 """The contracts: records stancewire consumes and publishes, and their JSON Schema files."""
 
 from schemas.records import (
-    SCHEMA_VERSION,
+    SCHEMA_VERSIONS,
     Block,
     BlockType,
     DeadLetter,
@@ -17,11 +17,12 @@ from schemas.records import (
     Stance,
     StanceLabel,
     TargetKind,
+    View,
     encode,
 )
 
 __all__ = [
-    "SCHEMA_VERSION",
+    "SCHEMA_VERSIONS",
     "Block",
     "BlockType",
     "DeadLetter",
@@ -37,5 +38,6 @@ __all__ = [
     "Stance",
     "StanceLabel",
     "TargetKind",
+    "View",
     "encode",
 ]

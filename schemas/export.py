@@ -1,7 +1,8 @@
 """Writes the JSON Schema files in ``schemas/json`` from the Python records.
 
 Run ``python -m schemas.export`` after changing a record; a test fails while the files
-and the records disagree.
+and the records disagree. A record's earlier versions keep their files (``enriched.v1.json``),
+unchanged, for consumers still reading them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from schemas.records import SCHEMA_VERSION, DeadLetter, EnrichedEvent, RawArticle
+from schemas.records import SCHEMA_VERSIONS, DeadLetter, EnrichedEvent, RawArticle
 
 SCHEMA_DIR = Path(__file__).parent / "json"
 
@@ -24,7 +25,8 @@ RECORDS: dict[str, type[BaseModel]] = {
 
 
 def schema_path(name: str) -> Path:
-    return SCHEMA_DIR / f"{name}.v{SCHEMA_VERSION}.json"
+    """The file of a record's current version; older versions' files stay beside it."""
+    return SCHEMA_DIR / f"{name}.v{SCHEMA_VERSIONS[name]}.json"
 
 
 def json_schema(name: str) -> dict[str, Any]:
@@ -32,7 +34,7 @@ def json_schema(name: str) -> dict[str, Any]:
     schema = RECORDS[name].model_json_schema(mode="validation")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://stancewire.dev/schemas/{name}.v{SCHEMA_VERSION}.json",
+        "$id": f"https://stancewire.dev/schemas/{name}.v{SCHEMA_VERSIONS[name]}.json",
         **schema,
     }
 

@@ -10,7 +10,9 @@ from typing import Annotated, Literal
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 1
+# Each record's current version. The enriched event is at 2 (stances carry their holders'
+# views); the input article and the dead-letter record are still at 1.
+SCHEMA_VERSIONS = {"article": 1, "enriched": 2, "deadletter": 1}
 
 
 def _aware(value: datetime) -> datetime:
@@ -145,14 +147,32 @@ class Evidence(_Record):
     holder: str | None = None
 
 
+class View(_Record):
+    """One holder's stance toward a target: a person or organisation the article reports
+    holding it, or the article's own voice (``holder`` null)."""
+
+    holder: str | None = Field(
+        description="canonical name of the entity holding the view; null: the article itself"
+    )
+    label: StanceLabel
+    score: float = Field(ge=0.0, le=1.0)
+    evidence: list[int] = Field(
+        description="indexes into the stance's evidence: the sentences carrying this view"
+    )
+
+
 class Stance(_Record):
-    """Where the article stands toward one target, with the sentences that say so."""
+    """Where the article stands toward one target, with the sentences that say so and the
+    view of each holder; the label aggregates the views, each holder counting once."""
 
     target: str
     target_kind: TargetKind
     label: StanceLabel
     score: float = Field(ge=0.0, le=1.0)
     evidence: list[Evidence]
+    views: list[View] = Field(
+        description="one entry per holder with evidence, in order of first evidence"
+    )
 
 
 class Stage(StrEnum):
@@ -182,9 +202,10 @@ class Processing(_Record):
 
 
 class EnrichedEvent(_Record):
-    """What stancewire publishes for each article it could process."""
+    """What stancewire publishes for each article it could process (version 2; version 1
+    had no ``views`` in its stances)."""
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     id: str
     url: str | None
     source: str | None

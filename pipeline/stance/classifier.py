@@ -17,7 +17,7 @@ from pipeline.stance.labels import AGAINST, FAVOR, NEUTRAL, UNRELATED, content_w
 from pipeline.stance.marking import mark_holder_and_target
 from pipeline.stance.network import SHIPPED_MODEL_DIR, StanceModelError
 from pipeline.stance.scorer import CrossEncoderScorer, NliScorer, StanceScorer
-from schemas import Entity, EntityType, Evidence, Stance, StanceLabel, TargetKind
+from schemas import Entity, EntityType, Evidence, Stance, StanceLabel, TargetKind, View
 
 # Below this calibrated probability a side (favor or against) is not taken: the evidence,
 # or the target, reads neutral. Fitted on dev data (``training.stance_thresholds``) for the
@@ -237,6 +237,7 @@ def _three_way(row: torch.Tensor) -> list[float]:
 
 
 _STANCE_LABELS = (StanceLabel.FAVOR, StanceLabel.AGAINST, StanceLabel.NEUTRAL)
+NEUTRAL_LABEL = StanceLabel.NEUTRAL
 
 
 def _aggregate(
@@ -246,9 +247,17 @@ def _aggregate(
     holders: list[Holder | None],
     threshold: float,
 ) -> Stance:
-    """Mean of the calibrated sentence probabilities; a side (favor, against) is taken only
-    where its probability is the largest and reaches ``threshold``, else the evidence or
-    target is neutral. No evidence is neutral with score 0."""
+    """The target's evidence, its holders' views and its label.
+
+    Each evidence sentence has calibrated probabilities; a holder's view is the mean over
+    the sentences attributed to them (the article's own voice, holder None, is one more
+    view); the target's label is the mean over the views that take a side, so a holder
+    counts once however many of their sentences the article quotes, and plain reporting
+    (a neutral view) does not water down a side someone takes. With no view taking a side,
+    it is the mean over all views. A side (favor, against) is taken only where its
+    probability is the largest and reaches ``threshold``, else neutral. No evidence is
+    neutral with score 0 and no views.
+    """
     if not rows:
         return Stance(
             target=target.name,
@@ -256,15 +265,17 @@ def _aggregate(
             label=StanceLabel.NEUTRAL,
             score=0.0,
             evidence=[],
+            views=[],
         )
     evidence: list[Evidence] = []
-    totals = [0.0, 0.0, 0.0]
+    by_holder: dict[str | None, list[tuple[int, list[float]]]] = {}
     for sentence, row in rows:
         probabilities = _three_way(row)
-        totals = [total + value for total, value in zip(totals, probabilities, strict=True)]
         best = decide_label(probabilities, threshold)
         start, end = article.sentences[sentence]
         holder = _own_holder(holders[sentence], target)
+        name = None if holder is None else holder.name
+        by_holder.setdefault(name, []).append((len(evidence), probabilities))
         evidence.append(
             Evidence(
                 text=article.text[start:end],
@@ -272,10 +283,27 @@ def _aggregate(
                 end=end,
                 label=_STANCE_LABELS[best],
                 score=_unit(probabilities[best]),
-                holder=None if holder is None else holder.name,
+                holder=name,
             )
         )
-    means = [total / len(rows) for total in totals]
+    views: list[View] = []
+    view_means: list[list[float]] = []
+    for name, items in by_holder.items():  # in order of each holder's first evidence
+        means = _mean([probabilities for _, probabilities in items])
+        best = decide_label(means, threshold)
+        views.append(
+            View(
+                holder=name,
+                label=_STANCE_LABELS[best],
+                score=_unit(means[best]),
+                evidence=[index for index, _ in items],
+            )
+        )
+        view_means.append(means)
+    siding = [
+        means for means, view in zip(view_means, views, strict=True) if view.label != NEUTRAL_LABEL
+    ]
+    means = _mean(siding or view_means)
     best = decide_label(means, threshold)
     return Stance(
         target=target.name,
@@ -283,7 +311,12 @@ def _aggregate(
         label=_STANCE_LABELS[best],
         score=_unit(means[best]),
         evidence=evidence,
+        views=views,
     )
+
+
+def _mean(rows: list[list[float]]) -> list[float]:
+    return [sum(column) / len(rows) for column in zip(*rows, strict=True)]
 
 
 def decide_label(probabilities: list[float], threshold: float) -> int:

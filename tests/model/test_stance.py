@@ -156,6 +156,7 @@ def test_target_without_evidence_is_neutral_with_no_guess(classifier: StanceClas
             label=StanceLabel.NEUTRAL,
             score=0.0,
             evidence=[],
+            views=[],
         )
     ]
 

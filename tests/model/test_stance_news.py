@@ -181,7 +181,10 @@ def test_the_article_attributes_every_form_to_the_minister(
     # spoke ..., characterizing ..."; the heading "Enlargement and the Region" is no evidence
     assert [e.holder for e in evidence] == ["Tamas Kerekes"] * 4
     assert "characterizing" in evidence[-1].text
+    views = article_stances["NATO enlargement"].views
+    assert [(view.holder, view.evidence) for view in views] == [("Tamas Kerekes", [0, 1, 2, 3])]
     assert all(e.holder is None for e in article_stances["Tamas Kerekes"].evidence)
+    assert {view.holder for view in article_stances["Tamas Kerekes"].views} == {None}
     assert article_stances["Vienna"].label is StanceLabel.NEUTRAL
 
 
@@ -193,3 +196,6 @@ def test_the_topic_is_against_with_the_minister_holding_it(
     assert stance.label is StanceLabel.AGAINST
     against = [e for e in stance.evidence if e.label is StanceLabel.AGAINST]
     assert against and {e.holder for e in against} == {"Tamas Kerekes"}
+    assert [(view.holder, view.label) for view in stance.views] == [
+        ("Tamas Kerekes", StanceLabel.AGAINST)
+    ]

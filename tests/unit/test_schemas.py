@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from pipeline.enrichment import Enricher, Received, dead_letter
 from pipeline.errors import InvalidJson
 from schemas import RawArticle, encode
-from schemas.export import RECORDS, render, schema_path
+from schemas.export import RECORDS, SCHEMA_DIR, render, schema_path
 
 VALID_ARTICLES = [
     {"title": "Budget vote delayed", "body": "The parliament postponed the vote."},
@@ -91,3 +91,45 @@ def test_dead_letter_round_trips_and_keeps_the_raw_bytes() -> None:
 def test_naive_published_at_is_read_as_utc() -> None:
     article = RawArticle(title="t", body="b", published_at=datetime(2026, 1, 2, 3, 4))
     assert article.published_at == datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+
+
+def _stance(with_views: bool) -> dict[str, object]:
+    sentence = "Anna Berg called the port levy a mistake."
+    stance: dict[str, object] = {
+        "target": "port levy",
+        "target_kind": "topic",
+        "label": "against",
+        "score": 0.71,
+        "evidence": [
+            {
+                "text": sentence,
+                "start": 0,
+                "end": 41,
+                "label": "against",
+                "score": 0.71,
+                "holder": "Anna Berg",
+            }
+        ],
+    }
+    if with_views:
+        stance["views"] = [
+            {"holder": "Anna Berg", "label": "against", "score": 0.71, "evidence": [0]}
+        ]
+    return stance
+
+
+def test_version_2_stances_carry_holder_views_and_version_1_stays_documented() -> None:
+    payload = orjson.dumps(VALID_ARTICLES[1])
+    (event,) = Enricher(max_payload_bytes=1 << 20).enrich_batch([Received(payload=payload)])
+    wire = orjson.loads(encode(event))
+    assert wire["schema_version"] == 2
+    wire["stances"] = [_stance(with_views=True)]
+    validator("enriched").validate(wire)
+    assert type(event).model_validate(wire).stances[0].views[0].holder == "Anna Berg"
+
+    old = {**wire, "schema_version": 1, "stances": [_stance(with_views=False)]}
+    assert not validator("enriched").is_valid(old)
+    v1 = orjson.loads((SCHEMA_DIR / "enriched.v1.json").read_bytes())
+    v1_validator = jsonschema.Draft202012Validator(v1, format_checker=jsonschema.FormatChecker())
+    v1_validator.validate(old)
+    assert not v1_validator.is_valid(wire)

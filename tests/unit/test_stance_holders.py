@@ -241,6 +241,62 @@ def test_weak_evidence_for_a_side_reads_neutral() -> None:
     assert tuned.side_thresholds == {"entity": 0.4, "topic": 0.9}
 
 
+class PassageScorer(RecordingScorer):
+    """Answers ``row`` for passages containing ``phrase`` and ``other`` for the rest."""
+
+    def __init__(self, phrase: str, row: Sequence[float], other: Sequence[float]) -> None:
+        super().__init__({}, row)
+        self.phrase, self.other = phrase, torch.tensor(other)
+
+    def score_pairs(self, targets: Sequence[str], passages: Sequence[str]) -> torch.Tensor:
+        return torch.stack([self.row if self.phrase in p else self.other for p in passages])
+
+
+LEVY = (
+    "Anna Berg said the port levy was a mistake. "
+    "The port levy takes effect in May. "
+    "Berg also said the port levy would ruin trade."
+)
+
+
+def test_each_holder_has_one_view_and_plain_reporting_does_not_dilute_a_side() -> None:
+    berg = entity(LEVY, "Anna Berg", EntityType.PER, "Anna Berg", "Berg")
+    scorer = PassageScorer("takes effect", [0.05, 0.05, 0.85, 0.05], [0.05, 0.8, 0.1, 0.05])
+    [[levy, _]] = StanceClassifier(scorer, window=0).classify_articles(
+        [article(LEVY, [berg], topics=["port levy"])]
+    )
+    assert [e.holder for e in levy.evidence] == ["Anna Berg", None, "Anna Berg"]
+    assert [(v.holder, v.label, v.evidence) for v in levy.views] == [
+        ("Anna Berg", StanceLabel.AGAINST, [0, 2]),
+        (None, StanceLabel.NEUTRAL, [1]),
+    ]
+    assert levy.views[0].score == pytest.approx(0.8)
+    # the article's own neutral sentence does not cancel Berg's view
+    assert (levy.label, levy.score) == (StanceLabel.AGAINST, pytest.approx(0.8))
+
+
+def test_holders_on_opposite_sides_weigh_one_view_each() -> None:
+    text = (
+        "Anna Berg said the port levy was a mistake. Berg said the port levy would ruin trade. "
+        "Berg said the port levy must go. Olav Dahl said the port levy was a wise step."
+    )
+    people = [
+        entity(text, "Anna Berg", EntityType.PER, "Anna Berg", "Berg"),
+        entity(text, "Olav Dahl", EntityType.PER),
+    ]
+    scorer = PassageScorer("wise step", [0.9, 0.05, 0.05, 0.0], [0.05, 0.6, 0.3, 0.05])
+    [stances] = StanceClassifier(scorer, window=0).classify_articles(
+        [article(text, people, topics=["port levy"])]
+    )
+    levy = stances[0]
+    assert [(v.holder, v.label) for v in levy.views] == [
+        ("Anna Berg", StanceLabel.AGAINST),
+        ("Olav Dahl", StanceLabel.FAVOR),
+    ]
+    # three sentences of Berg's against one of Dahl's: by views, Dahl's stronger favor wins
+    assert levy.label is StanceLabel.FAVOR
+
+
 BRAT = (
     "T1\tSource 0 14\tTove Halvorsen\n"
     "T2\tCue 15 21\twarned\n"

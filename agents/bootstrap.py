@@ -6,7 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 from agents.settings import Settings
 from pipeline.breaker import ModelBreaker
@@ -28,33 +28,32 @@ SHIPPED_LANGUAGES = frozenset({"en"})
 # `stancewire --verbose` sets it, for the commands and the worker processes they start.
 VERBOSE_VARIABLE = "STANCEWIRE_VERBOSE"
 
-Stage = TypeVar("Stage")
+
+class _ModelStage(Protocol):
+    """What the start-up line reads from a loaded model stage."""
+
+    model_name: str
+
+    @property
+    def network(self) -> Any: ...
+
+
+Stage = TypeVar("Stage", bound=_ModelStage)
 
 
 class ModelUnavailable(Exception):
     """A configured model cannot be loaded; the message says which and how to fix it."""
 
 
-def weights_mb(stage: Any) -> float:
-    """Megabytes of the torch weights a loaded stage holds (each tensor counted once)."""
-    import torch
-
+def weights_mb(network: Any) -> float:
+    """Megabytes of the weights of a torch module (each tensor counted once: tied
+    embeddings share their storage)."""
     seen: set[int] = set()
     total = 0
-    pending, visited = [stage], set()
-    while pending:
-        item = pending.pop()
-        if id(item) in visited:
-            continue
-        visited.add(id(item))
-        if isinstance(item, torch.nn.Module):
-            for tensor in [*item.parameters(), *item.buffers()]:
-                if tensor.data_ptr() not in seen:
-                    seen.add(tensor.data_ptr())
-                    total += tensor.numel() * tensor.element_size()
-            continue
-        if hasattr(item, "__dict__") and not isinstance(item, type):
-            pending.extend(vars(item).values())
+    for tensor in [*network.parameters(), *network.buffers()]:
+        if tensor.data_ptr() not in seen:
+            seen.add(tensor.data_ptr())
+            total += tensor.numel() * tensor.element_size()
     return total / 1e6
 
 
@@ -73,9 +72,9 @@ def announced(kind: str, model: str, load: Callable[[], Stage | None]) -> Stage 
         stage = load()
     if stage is None:
         return None
-    name = getattr(stage, "model_name", "?")
+    name = stage.model_name
     print(
-        f"stancewire: {kind} model {name} loaded ({weights_mb(stage):.1f} MB of weights) "
+        f"stancewire: {kind} model {name} loaded ({weights_mb(stage.network):.1f} MB of weights) "
         f"in {time.perf_counter() - started:.1f} s",
         file=sys.stderr,
         flush=True,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
+
 from pipeline.cleaning import CleanArticle
 from pipeline.entities.mentions import ArticleText
 from pipeline.entities.tagger import EntityTagger
@@ -18,6 +20,11 @@ class EntityStageAdapter:
         self.model_name = tagger.model_name
         self.languages = languages
         self.last_batch_tokens = 0
+
+    @property
+    def network(self) -> torch.nn.Module:
+        """The torch module doing the tagging (for its size in the start-up line)."""
+        return self.tagger.network
 
     def tag(self, articles: Sequence[CleanArticle]) -> list[list[Entity]]:
         texts = [

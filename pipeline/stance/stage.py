@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
+
 from pipeline.cleaning import CleanArticle
 from pipeline.stance.classifier import StanceClassifier
 from pipeline.stance.holders import DEFAULT_TARGET_TYPES, StanceInput
@@ -29,6 +31,11 @@ class StanceStageAdapter:
         self.target_types = target_types
         self.languages = languages
         self.last_batch_tokens = 0
+
+    @property
+    def network(self) -> torch.nn.Module:
+        """The torch module scoring the pairs (for its size in the start-up line)."""
+        return self.classifier.scorer.network
 
     def classify(
         self, articles: Sequence[CleanArticle], entities: Sequence[Sequence[Entity]]

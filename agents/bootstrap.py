@@ -57,6 +57,16 @@ def weights_mb(network: Any) -> float:
     return total / 1e6
 
 
+def arithmetic(network: Any) -> str:
+    """The precision a loaded module computes in, as the start-up line names it."""
+    dtypes = {str(tensor.dtype).removeprefix("torch.") for tensor in network.parameters()}
+    if "qint8" in dtypes or any("quantized" in type(m).__module__ for m in network.modules()):
+        return "int8"
+    return {"bfloat16": "bf16", "float32": "fp32", "float16": "fp16"}.get(
+        max(dtypes, default="float32"), "/".join(sorted(dtypes))
+    )
+
+
 def announced(kind: str, model: str, load: Callable[[], Stage | None]) -> Stage | None:
     """Load one model quietly and say so in one line: its name, weights and seconds.
 
@@ -74,7 +84,8 @@ def announced(kind: str, model: str, load: Callable[[], Stage | None]) -> Stage 
         return None
     name = stage.model_name
     print(
-        f"stancewire: {kind} model {name} loaded ({weights_mb(stage.network):.1f} MB of weights) "
+        f"stancewire: {kind} model {name} loaded ({weights_mb(stage.network):.1f} MB of weights, "
+        f"{arithmetic(stage.network)}) "
         f"in {time.perf_counter() - started:.1f} s",
         file=sys.stderr,
         flush=True,

@@ -131,9 +131,10 @@ class Settings(BaseSettings):
         description="entity types that can be stance targets, comma-separated (add MISC for "
         "nationalities, events and other names)",
     )
-    model_precision: Literal["bf16", "int8", "fp32"] = Field(
-        default="bf16",
-        description="model arithmetic: 'bf16', 'int8' (quantised linear layers, CPU) or 'fp32'",
+    model_precision: Literal["auto", "bf16", "int8", "fp32"] = Field(
+        default="auto",
+        description="model arithmetic: 'auto' (bf16 where the CPU or GPU computes in bf16 "
+        "natively, else fp32), 'bf16', 'int8' (quantised linear layers, CPU) or 'fp32'",
     )
     model_device: str = Field(
         default="cpu",

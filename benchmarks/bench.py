@@ -437,7 +437,10 @@ def run_bench(data_dir: Path, *, limit: int, naive_limit: int, rounds: int = 3) 
     # The bound for the worker's precision: bf16 runs everything in bf16; int8 runs the
     # linear layers in int8 and attention in fp32.
     worker_settings = Settings()
-    precision, device = worker_settings.model_precision, worker_settings.model_device
+    from pipeline.kernels.precision import resolve_precision
+
+    device = worker_settings.model_device
+    precision = resolve_precision(worker_settings.model_precision, device)
     progress.say("measuring the matmul peak for the bound")
     peak = matmul_peak_gflops(dtype="bfloat16" if precision == "bf16" else "float32", device=device)
     linear_peak = int8_linear_peak_gops() if precision == "int8" else peak

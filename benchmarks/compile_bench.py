@@ -40,6 +40,7 @@ from benchmarks.arithmetic import (
 )
 from benchmarks.enrichment_turns import article_batches, enrich_in_turns, print_differences
 from pipeline.enrichment import Enricher
+from pipeline.kernels.precision import resolve_precision
 
 
 class PaddedStance(nn.Module):
@@ -106,7 +107,8 @@ def main() -> int:
     parser.add_argument("--multiple", type=int, default=32, help="pad compiled inputs to this")
     args = parser.parse_args()
     settings = Settings()
-    if settings.model_precision != "bf16" or settings.model_device != "cpu":
+    precision = resolve_precision(settings.model_precision, settings.model_device)
+    if precision != "bf16" or settings.model_device != "cpu":
         raise SystemExit("compile_bench measures the worker's default: bf16 on the CPU")
     import torch._inductor.config as inductor
 

@@ -64,7 +64,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", default=None)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--precision", choices=PRECISIONS, default="bf16")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto")
     parser.add_argument("--batch-sizes", default=",".join(map(str, BATCH_SIZES)))
     options = parser.parse_args()
     torch.set_num_threads(options.threads)

@@ -111,7 +111,7 @@ def tag_entities(articles: Sequence[Article], cache: Path | None) -> list[list[E
                 [Entity.model_validate(entity) for entity in stored[article.name]]
                 for article in articles
             ]
-    tagger = load_entity_tagger(precision="bf16")
+    tagger = load_entity_tagger(precision="auto")
     found: list[list[Entity]] = []
     for start in range(0, len(articles), 8):
         chunk = articles[start : start + 8]

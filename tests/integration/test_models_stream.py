@@ -64,4 +64,10 @@ def test_seed_style_article_comes_out_with_entities_and_stances(pipeline: Pipeli
         "label": "neutral",
         "score": 0.0,
         "evidence": [],
+        "views": [],
     }
+    # Schema version 2: the NATO sentences are one view, Lavrov's, pointing at his evidence.
+    assert event["schema_version"] == 2
+    views = stances["NATO enlargement"]["views"]
+    lavrov_view = next(view for view in views if view["holder"] == "Sergey Lavrov")
+    assert all(nato[index]["holder"] == "Sergey Lavrov" for index in lavrov_view["evidence"])

@@ -32,3 +32,15 @@ def test_fp32_leaves_the_model_alone_and_int8_refuses_a_gpu() -> None:
         apply_precision(model, "int8", device="cuda")
     with pytest.raises(ValueError, match="unknown precision"):
         apply_precision(model, "fp8")  # type: ignore[arg-type]
+
+
+def test_auto_precision_is_bf16_only_where_the_cpu_computes_in_bf16() -> None:
+    from pipeline.kernels.precision import native_cpu_bf16, resolve_precision
+
+    assert native_cpu_bf16("flags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_tile")
+    assert native_cpu_bf16("flags : fpu avx2 amx_bf16 amx_tile")
+    assert not native_cpu_bf16("flags\t\t: fpu sse2 avx2 fma")  # AVX2 only: bf16 is emulated
+    assert not native_cpu_bf16("")
+    assert resolve_precision("auto", "cpu") == ("bf16" if native_cpu_bf16() else "fp32")
+    for fixed in ("fp32", "bf16", "int8"):
+        assert resolve_precision(fixed, "cpu") == fixed  # an explicit choice is kept

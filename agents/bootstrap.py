@@ -57,17 +57,9 @@ def weights_mb(network: Any) -> float:
     return total / 1e6
 
 
-def arithmetic(network: Any) -> str:
-    """The precision a loaded module computes in, as the start-up line names it."""
-    dtypes = {str(tensor.dtype).removeprefix("torch.") for tensor in network.parameters()}
-    if "qint8" in dtypes or any("quantized" in type(m).__module__ for m in network.modules()):
-        return "int8"
-    return {"bfloat16": "bf16", "float32": "fp32", "float16": "fp16"}.get(
-        max(dtypes, default="float32"), "/".join(sorted(dtypes))
-    )
-
-
-def announced(kind: str, model: str, load: Callable[[], Stage | None]) -> Stage | None:
+def announced(
+    kind: str, model: str, load: Callable[[], Stage | None], settings: Settings
+) -> Stage | None:
     """Load one model quietly and say so in one line: its name, weights and seconds.
 
     A model that is off imports nothing: torch alone would add hundreds of MB to a worker.
@@ -82,10 +74,13 @@ def announced(kind: str, model: str, load: Callable[[], Stage | None]) -> Stage 
         stage = load()
     if stage is None:
         return None
+    from pipeline.kernels.precision import resolve_precision
+
+    precision = resolve_precision(settings.model_precision, settings.model_device)
     name = stage.model_name
     print(
         f"stancewire: {kind} model {name} loaded ({weights_mb(stage.network):.1f} MB of weights, "
-        f"{arithmetic(stage.network)}) "
+        f"{precision}) "
         f"in {time.perf_counter() - started:.1f} s",
         file=sys.stderr,
         flush=True,
@@ -120,8 +115,12 @@ def build_enricher(settings: Settings, *, memory: LineMemory | None = None) -> E
         languages=load_language_identifier(),
         recent=recent,
         memory=memory,
-        entities=announced("entity", settings.entity_model, lambda: _entity_stage(settings)),
-        stance=announced("stance", settings.stance_model, lambda: _stance_stage(settings)),
+        entities=announced(
+            "entity", settings.entity_model, lambda: _entity_stage(settings), settings
+        ),
+        stance=announced(
+            "stance", settings.stance_model, lambda: _stance_stage(settings), settings
+        ),
         breaker=ModelBreaker(settings.breaker_failures),
     )
 

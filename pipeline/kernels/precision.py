@@ -8,7 +8,7 @@ accuracy (both in the README's model card). The CRF stays in fp32 either way.
 
 ``auto`` (the default) is bf16 where the hardware computes in bf16 (a CPU with AVX512-BF16
 or AMX, a GPU that supports it) and fp32 elsewhere: on a CPU with AVX2 alone torch
-emulates bf16, and the worker ran 7.5 times slower in bf16 than in fp32 on such a machine.
+emulates bf16, and the models ran 7.2 times slower in bf16 than in fp32 on such a machine.
 """
 
 from __future__ import annotations

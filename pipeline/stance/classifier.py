@@ -237,7 +237,6 @@ def _three_way(row: torch.Tensor) -> list[float]:
 
 
 _STANCE_LABELS = (StanceLabel.FAVOR, StanceLabel.AGAINST, StanceLabel.NEUTRAL)
-NEUTRAL_LABEL = StanceLabel.NEUTRAL
 
 
 def _aggregate(
@@ -301,7 +300,9 @@ def _aggregate(
         )
         view_means.append(means)
     siding = [
-        means for means, view in zip(view_means, views, strict=True) if view.label != NEUTRAL_LABEL
+        means
+        for means, view in zip(view_means, views, strict=True)
+        if view.label is not StanceLabel.NEUTRAL
     ]
     means = _mean(siding or view_means)
     best = decide_label(means, threshold)

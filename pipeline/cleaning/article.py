@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -76,6 +77,23 @@ def furniture_reason(row: npt.NDArray[np.float64]) -> str:
     return "furniture:inside-story"
 
 
+# A fixture or a result between two sides, as sports stories list them: "Arsenal v Stoke",
+# "Burnley or Blackburn v Leicester", "Man Utd 2-1 Exeter".
+_FIXTURE = re.compile(r"^:?\s*\w[\w .'/&-]*?\s(?:v|vs\.?|\d{1,2}\s?-\s?\d{1,2})\s+\w[\w .'/&()-]*$")
+
+
+def fixture_runs(lines: list[str]) -> set[int]:
+    """Indexes of lines in runs of two or more fixtures or results. Short and one after
+    another, they look like a menu to the classifier, but no menu reads "Arsenal v Stoke":
+    they are the story's own list and stay."""
+    hits = [bool(_FIXTURE.match(line)) for line in lines]
+    return {
+        i
+        for i, hit in enumerate(hits)
+        if hit and ((i > 0 and hits[i - 1]) or (i + 1 < len(hits) and hits[i + 1]))
+    }
+
+
 def clean_text(
     title: str,
     body: str,
@@ -89,8 +107,9 @@ def clean_text(
 
     Phrase rules, the title's echo, a line repeating the one before and, with a ``memory``
     and a ``source``, lines the source has repeated across enough earlier articles remove
-    a line with their reason; the line classifier (``classify``) reads those verdicts as
-    features and removes the page furniture they do not name.
+    a line with their reason; the line classifier (``classify``) reads the page without
+    the rules' and the memory's lines (knowing which lines sat next to one) and removes
+    the page furniture they do not name, except runs of fixtures (``fixture_runs``).
     """
     title = normalize_text(title).replace("\n", " ").strip()
     lines = [line for line in normalize_text(body).split("\n") if line]
@@ -118,20 +137,20 @@ def clean_text(
             previous = key
     if classify and lines:
         model = model or default_line_model()
-        rest, beside = beside_rule_hits(rule_hits)
-        body_lines = [lines[i] for i in rest]
-        features = line_features(
-            body_lines,
-            title=title,
-            rule_hits=beside,
-            learned_hits=[line in learned for line in body_lines],
+        # Lines the source has repeated are set aside like the rules' hits: the classifier
+        # learnt pages as they stand once the known furniture is out.
+        rest, beside = beside_rule_hits(
+            [hit or line in learned for hit, line in zip(rule_hits, lines, strict=True)]
         )
+        body_lines = [lines[i] for i in rest]
+        features = line_features(body_lines, title=title, rule_hits=beside)
         words = np.asarray([word_count(line) for line in body_lines], dtype=np.float64)
         story = model.decode(model.story_probabilities(features, words))
+        fixtures = fixture_runs(body_lines)
         furniture = {
             i: furniture_reason(features[row])
             for row, (i, is_story) in enumerate(zip(rest, story, strict=True))
-            if reasons[i] is None and not is_story
+            if reasons[i] is None and not is_story and row not in fixtures
         }
         # The classifier judges a line by the page around it; a body too short to have a
         # page around it (one or two sentences sent as JSON) would lose its whole story.

@@ -10,6 +10,7 @@ import pytest
 from pipeline.cleaning import clean_article, clean_text, load_line_model
 from pipeline.cleaning.features import FEATURES, line_features
 from pipeline.cleaning.lines import ModelFileError
+from pipeline.cleaning.memory import LineMemory
 from schemas import BlockType, RawArticle
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "scraped-harbour-page.txt"
@@ -100,3 +101,61 @@ def test_a_short_body_is_never_emptied_by_the_classifier_alone() -> None:
     _, blocks, removed = clean_text("Ferry strike ends", "Reklam yükleniyor...\nStory 1.")
     assert [b.text for b in blocks] == ["Ferry strike ends", "Story 1."]
     assert [r.text for r in removed] == ["Reklam yükleniyor..."]
+
+
+def test_a_sports_storys_list_of_fixtures_stays() -> None:
+    fixtures = [
+        "Harbour Town v Millbrook Rovers",
+        "Eastfield or Kingsgate v Norcastle United",
+        "Old Quay Athletic v Westmoor",
+        "Redcliffe 2-1 Saltmarsh",
+    ]
+    body = "\n".join(
+        [
+            "Harbour Town will host Millbrook Rovers in the fourth round of the cup after "
+            "Monday's draw at the national stadium, the pick of the ties for the holders.",
+            "The fourth-round ties will be played on the weekend of 24 and 25 January, and "
+            "replays, where needed, ten days later.",
+            *fixtures,
+            "Ties to be played on the weekend of 24/25 January.",
+        ]
+    )
+    _, blocks, removed = clean_text("Harbour Town draw Millbrook in the cup", body)
+    kept = [b.text for b in blocks]
+    assert all(line in kept for line in fixtures), [r for r in removed if r.text in fixtures]
+
+
+def test_lines_a_source_repeats_are_set_aside_before_the_classifier_reads_the_page() -> None:
+    # Furniture the source repeats on every page, learnt by the memory, sits around the
+    # opening paragraph: set aside first, it no longer makes the paragraph look like a
+    # line of the page around the story.
+    memory = LineMemory({}, threshold=3)
+    furniture = [
+        "By Staff Reporter, Harbour Desk",
+        "Published 09:12 GMT, 5 March 2026",
+        "Annons",
+        "Baca juga: Harga ikan naik lagi",
+        "Najczęściej czytane",
+        "Get breaking alerts on your phone with our free app",
+    ]
+    story = [
+        "The harbour board has parted company with its chief engineer Petra Lind.",
+        "The board said Ms Lind had resigned for personal reasons after nine years in the "
+        "post, during which the eastern quay was rebuilt.",
+        "In a statement issued on Thursday, the chairman thanked Ms Lind for her work on the "
+        "new breakwater and said a successor would be named before the summer.",
+        "Her deputy, Jonas Berg, will run the engineering department until then, the board added.",
+        "The dredging programme will go ahead as planned in April, the board said.",
+    ]
+    for number in range(4):
+        other = f"Story {number} of the week begins here and tells of the harbour's news."
+        clean_text(
+            f"Week {number}", "\n".join([*furniture, other]), source="gazette", memory=memory
+        )
+    f = furniture
+    body = "\n".join([f[0], f[1], story[0], f[2], f[3], story[1], f[4], *story[2:], f[5]])
+    _, blocks, removed = clean_text(
+        "Harbour board engineer steps down", body, source="gazette", memory=memory
+    )
+    assert {r.text: r.reason for r in removed} == dict.fromkeys(furniture, "learned-boilerplate")
+    assert [b.text for b in blocks[1:]] == story

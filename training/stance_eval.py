@@ -18,7 +18,7 @@ from pipeline.cleaning.text import split_text_sentences
 from pipeline.kernels.attention import attention_of
 from pipeline.kernels.precision import Attention, Precision, add_arithmetic_arguments
 from pipeline.stance import StanceClassifier, StanceInput, StanceModelError, load_stance_classifier
-from pipeline.stance.labels import AGAINST, FAVOR, NEUTRAL, UNRELATED
+from pipeline.stance.labels import AGAINST, FAVOR, NEUTRAL, three_way
 from schemas import Entity, EntityType, Mention, StanceLabel
 from training.stance_data import (
     FNC_LABELS,
@@ -58,6 +58,9 @@ PAIR_FORMATS = (
     "emergent",
 )
 FORMATS = (*PAIR_FORMATS, "persent")
+# Formats whose pairs are marked (their readers bracket the target): read without the
+# unrelated output, which their data never taught (``pipeline.stance.labels.three_way``).
+MARKED_FORMATS = ("newsmtsc",)
 # The data set's own label for the shared favor / against / neutral, in the three-way formats.
 THREE_WAY_NAMES: dict[str, tuple[str, str, str]] = {
     "newsmtsc": ("6.0", "2.0", "4.0"),
@@ -90,7 +93,10 @@ def predict_labels(
     predicted: list[str] = []
     for row in probabilities:
         favor, against, neutral, unrelated = (float(value) for value in row)
-        if format_name == "fnc1":
+        if format_name in MARKED_FORMATS:
+            values = three_way(row.tolist(), marked=True)
+            predicted.append(THREE_WAY_NAMES[format_name][max(range(3), key=values.__getitem__)])
+        elif format_name == "fnc1":
             if unrelated >= unrelated_threshold:
                 predicted.append("unrelated")
             else:
@@ -118,15 +124,14 @@ def predict_directed(probabilities: torch.Tensor) -> list[str]:
         raise StanceDataError("directed sentiment needs two pairs per row")
     predicted: list[str] = []
     for index in range(0, len(probabilities), 2):
-        forward, backward = probabilities[index], probabilities[index + 1]
-        calm_forward = float(forward[NEUTRAL] + forward[UNRELATED])
-        calm_backward = float(backward[NEUTRAL] + backward[UNRELATED])
+        forward = three_way(probabilities[index].tolist(), marked=True)
+        backward = three_way(probabilities[index + 1].tolist(), marked=True)
         scores = [
-            calm_forward * calm_backward,
-            float(forward[FAVOR]) * calm_backward,
-            float(backward[FAVOR]) * calm_forward,
-            float(forward[AGAINST]) * calm_backward,
-            float(backward[AGAINST]) * calm_forward,
+            forward[NEUTRAL] * backward[NEUTRAL],
+            forward[FAVOR] * backward[NEUTRAL],
+            backward[FAVOR] * forward[NEUTRAL],
+            forward[AGAINST] * backward[NEUTRAL],
+            backward[AGAINST] * forward[NEUTRAL],
         ]
         predicted.append(DIRECTED_LABELS[max(range(5), key=scores.__getitem__)])
     return predicted

@@ -5,9 +5,11 @@ it at inference (its mention text with the sentence; the mention bracketed when 
 reads marked targets). Topic targets: the GWSD dev carved from its training file as
 training does (``CARVED_DEV_SHARE``), SemEval-2016 val and a seeded sample of VAST dev. The
 threshold kept for each kind is the one with the best mean macro-F1 (favor, against,
-neutral) over its dev sets; the argmax rule (threshold 0) is printed beside it.
+neutral) over its dev sets; the argmax rule (threshold 0) is printed beside it. ``--write``
+stores both in the model's settings (``side_threshold_entity``, ``side_threshold_topic``),
+which the classifier reads.
 
-    python -m training.stance_thresholds --data DATA/stance [--model DIR] [--vast N] [--json]
+    python -m training.stance_thresholds --data DATA/stance [--model DIR] [--vast N] [--write]
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.stance.classifier import SIDE_THRESHOLDS, decide_label
-from pipeline.stance.labels import AGAINST, FAVOR, NEUTRAL, UNRELATED
+from pipeline.stance.labels import AGAINST, FAVOR, NEUTRAL, three_way
 from pipeline.stance.marking import mark_target
-from pipeline.stance.network import SHIPPED_MODEL_DIR
+from pipeline.stance.network import CONFIG_FILE, SHIPPED_MODEL_DIR
 from pipeline.stance.scorer import CrossEncoderScorer
 from training.stance_corpus import CARVED_DEV_SHARE
 from training.stance_data import read_semeval
@@ -64,14 +66,11 @@ def macro_f1(golds: Sequence[int], predicted: Sequence[int]) -> float:
     return sum(scores) / len(scores)
 
 
-def three_way(
-    scorer: CrossEncoderScorer, queries: list[str], passages: list[str]
+def scored(
+    scorer: CrossEncoderScorer, queries: list[str], passages: list[str], marked: bool
 ) -> list[list[float]]:
-    """Favor, against and neutral (with unrelated) probabilities, as articles are scored."""
-    return [
-        [float(row[FAVOR]), float(row[AGAINST]), float(row[NEUTRAL] + row[UNRELATED])]
-        for row in scorer.score_pairs(queries, passages)
-    ]
+    """Favor, against and neutral probabilities, as articles are scored."""
+    return [three_way(row.tolist(), marked) for row in scorer.score_pairs(queries, passages)]
 
 
 def fit(sets: dict[str, tuple[list[list[float]], list[int]]]) -> dict[str, Any]:
@@ -105,13 +104,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=SHIPPED_MODEL_DIR)
     parser.add_argument("--vast", type=int, default=600, help="VAST dev rows sampled (seed 13)")
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
+    parser.add_argument(
+        "--write", action="store_true", help="store the thresholds in the model's settings"
+    )
     args = parser.parse_args(argv)
     scorer = CrossEncoderScorer(args.model, "cpu", 32)
     marked = bool(scorer.config.get("marked_targets", False))
     entity_sets = {}
     for split in ("rw", "mt"):
         q, p, g = newsmtsc_pairs(args.data / "newsmtsc" / f"dev_{split}.jsonl", marked)
-        entity_sets[f"newsmtsc_{split}"] = (three_way(scorer, q, p), g)
+        entity_sets[f"newsmtsc_{split}"] = (scored(scorer, q, p, marked), g)
     topic_examples = {
         "gwsd": carve_dev(read_gwsd(args.data / "gwsd" / "GWSD_train.tsv"), CARVED_DEV_SHARE)[1],
         "semeval2016": read_semeval(args.data / "semeval2016_tweeteval", "val"),
@@ -121,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     topic_sets = {
         name: (
-            three_way(scorer, [e.target for e in rows], [e.passage for e in rows]),
+            scored(scorer, [e.target for e in rows], [e.passage for e in rows], False),
             [e.label for e in rows],
         )
         for name, rows in topic_examples.items()
@@ -138,8 +140,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             + f"; mean by threshold {found['curve']}"
         )
     print(
-        f"in use: { ({k.value: v for k, v in SIDE_THRESHOLDS.items()}) }; marked targets: {marked}"
+        "in use: "
+        + str(
+            {
+                kind.value: scorer.config.get(f"side_threshold_{kind.value}", default)
+                for kind, default in SIDE_THRESHOLDS.items()
+            }
+        )
+        + f"; marked targets: {marked}"
     )
+    if args.write:
+        path = args.model / CONFIG_FILE
+        settings = json.loads(path.read_text())
+        for kind, found in result.items():
+            settings[f"side_threshold_{kind}"] = found["threshold"]
+        path.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
+        print(f"wrote the thresholds to {path}")
     if args.json:
         print(json.dumps(result))
     return 0

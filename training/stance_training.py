@@ -236,13 +236,14 @@ def train_stance(
             for parameter, averaged in zip(tuned, average, strict=True):
                 parameter.copy_(averaged)
 
+    marked = any(example.source in MARKED_SOURCES for example in train)
     settings: dict[str, Any] = {
-        "name": "stancewire-stance-minilm-l6",
+        "name": "stancewire-stance-news-minilm-l6" if marked else "stancewire-stance-minilm-l6",
         "max_length": PAIR_MAX_LENGTH,
         "temperature": 1.0,
         "unrelated_threshold": 0.5,
         "split_hashtags": hashtags,
-        "marked_targets": any(example.source in MARKED_SOURCES for example in train),
+        "marked_targets": marked,
         "training": {
             "epochs": epochs,
             "seed": seed,

@@ -9,11 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import torch
-
 from pipeline.kernels.precision import Attention, Precision, apply_precision
 from pipeline.stance.holders import Holder, StanceInput, find_holders
-from pipeline.stance.labels import AGAINST, FAVOR, NEUTRAL, UNRELATED, content_words
+from pipeline.stance.labels import content_words, three_way
 from pipeline.stance.marking import mark_holder_and_target
 from pipeline.stance.network import SHIPPED_MODEL_DIR, StanceModelError
 from pipeline.stance.scorer import CrossEncoderScorer, NliScorer, StanceScorer
@@ -56,9 +54,11 @@ class StanceClassifier:
     it was trained (``pipeline.stance.marking``): its mentions in the passage in ``[ ]``,
     the sentence's holder (when there is one and it is not the target) in ``{ }``, paired
     with the target's mention text; the passage is the evidence sentence with
-    ``marked_window`` sentences either side (settings; default 0, as in training). Topic
-    targets, and every target of a model without the flag, are paired with the unmarked
-    passage of ``window`` sentences either side.
+    ``marked_window`` sentences either side (settings; default 0, as in training). Such a
+    model reads a topic target the same way, news prose being where it learnt to read a
+    marked target: the topic's words in the passage in ``[ ]`` (``topic_spans``), the holder
+    in ``{ }``, paired with the topic. Every target of a model without the flag is paired
+    with the unmarked passage of ``window`` sentences either side.
     """
 
     def __init__(
@@ -89,9 +89,11 @@ class StanceClassifier:
         probabilities = self.scorer.score_pairs(
             [pair.query for pair in pairs], [pair.passage for pair in pairs]
         )
-        by_target: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = {}
+        by_target: dict[tuple[int, int], list[tuple[int, list[float]]]] = {}
         for pair, row in zip(pairs, probabilities, strict=True):
-            by_target.setdefault((pair.article, pair.target), []).append((pair.sentence, row))
+            by_target.setdefault((pair.article, pair.target), []).append(
+                (pair.sentence, three_way(row.tolist(), self.marked_targets))
+            )
         return [
             [
                 _aggregate(
@@ -115,24 +117,29 @@ class StanceClassifier:
         target: _Target,
         sentence: int,
     ) -> _Pair:
-        if not self.marked_targets or target.entity is None:
+        if not self.marked_targets:
             passage = article.text[slice(*self._window(article, sentence, self.window))]
             return _Pair(number, index, sentence, target.name, passage)
         first, last = self._window(article, sentence, self.marked_window)
         sentence_start, sentence_end = article.sentences[sentence]
-        spans = [
-            (mention.start - first, mention.end - first)
-            for mention in target.entity.mentions
-            if first <= mention.start and mention.end <= last
-        ]
-        query = next(
-            (
-                mention.text
+        if target.entity is None:
+            # A topic: its words where they stand in the passage, paired with the topic.
+            spans = topic_spans(article.text[first:last], target.name)
+            query = target.name
+        else:
+            spans = [
+                (mention.start - first, mention.end - first)
                 for mention in target.entity.mentions
-                if sentence_start <= mention.start and mention.end <= sentence_end
-            ),
-            target.name,
-        )
+                if first <= mention.start and mention.end <= last
+            ]
+            query = next(
+                (
+                    mention.text
+                    for mention in target.entity.mentions
+                    if sentence_start <= mention.start and mention.end <= sentence_end
+                ),
+                target.name,
+            )
         holder = _own_holder(holders[sentence], target)
         holder_spans = []
         if holder is not None and holder.start >= 0:
@@ -146,6 +153,31 @@ class StanceClassifier:
         first = max(0, sentence - window)
         last = min(len(article.sentences) - 1, sentence + window)
         return article.sentences[first][0], article.sentences[last][1]
+
+
+_WORD_SPAN = re.compile(r"[A-Za-z0-9]+")
+# What may stand between two words of one topic mention: "Russia-US summit", "NATO's".
+_JOINER = re.compile(r"[\s\-\u2010-\u2013']+")
+
+
+def topic_spans(text: str, topic: str) -> list[tuple[int, int]]:
+    """Where ``topic`` is mentioned in ``text``: each run of the topic's content words
+    (the same 6-letter stems as ``content_words``), joined into one span across hyphens,
+    a possessive and the topic's own small words: "Finland's [NATO] accession", "the
+    [Russia-US summit]", "[sanctions on Russia]"."""
+    words = content_words(topic)
+    small = set(_WORD_SPAN.findall(topic.lower())) | {"s"}
+    spans: list[tuple[int, int]] = []
+    for match in _WORD_SPAN.finditer(text):
+        if not content_words(match.group()) & words:
+            continue
+        start, end = match.span()
+        gap = text[spans[-1][1] : start] if spans else ""
+        if spans and set(_JOINER.split(gap.lower())) - {""} <= small:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
 
 
 def _own_holder(holder: Holder | None, target: _Target) -> Holder | None:
@@ -200,18 +232,26 @@ def _sentence_of(starts: list[int], offset: int) -> int:
     return max(0, bisect.bisect_right(starts, offset) - 1)
 
 
+# Where a topic's head ends: "sanctions | on Russia", "military aid | to Ukraine".
+_PREPOSITION = re.compile(r"\s(?:on|to|for|against|of|in|with|over|from|by|into)\s", re.IGNORECASE)
+
+
 def _topic_sentences(article: StanceInput, topic: str) -> tuple[int, ...]:
-    """Sentences sharing at least half of the topic's content words (at least one)."""
+    """Sentences sharing at least half of the topic's content words (at least one), one of
+    them from its head: what follows a preposition names what the topic acts on, and a
+    sentence about Russia alone says nothing of "sanctions on Russia" (a marked model would
+    read the stance toward Russia, often the opposite one)."""
     words = content_words(topic)
     if not words:
         return ()
+    head = content_words(_PREPOSITION.split(topic, maxsplit=1)[0]) or words
     needed = math.ceil(len(words) / 2)
-    return tuple(
-        index
-        for index, (start, end) in enumerate(article.sentences)
-        if len(words & content_words(article.text[start:end])) >= needed
-        and not _is_heading(article, index)
-    )
+    found = []
+    for index, (start, end) in enumerate(article.sentences):
+        shared = words & content_words(article.text[start:end])
+        if len(shared) >= needed and shared & head and not _is_heading(article, index):
+            found.append(index)
+    return tuple(found)
 
 
 def _is_heading(article: StanceInput, sentence: int) -> bool:
@@ -231,18 +271,13 @@ def _is_heading(article: StanceInput, sentence: int) -> bool:
 _LINKING = frozenset("with from over into after about amid under than that this before".split())
 
 
-def _three_way(row: torch.Tensor) -> list[float]:
-    """Favor, against, neutral; an unrelated passage takes no side, so it counts as neutral."""
-    return [float(row[FAVOR]), float(row[AGAINST]), float(row[NEUTRAL] + row[UNRELATED])]
-
-
 _STANCE_LABELS = (StanceLabel.FAVOR, StanceLabel.AGAINST, StanceLabel.NEUTRAL)
 
 
 def _aggregate(
     article: StanceInput,
     target: _Target,
-    rows: list[tuple[int, torch.Tensor]],
+    rows: list[tuple[int, list[float]]],
     holders: list[Holder | None],
     threshold: float,
 ) -> Stance:
@@ -268,8 +303,7 @@ def _aggregate(
         )
     evidence: list[Evidence] = []
     by_holder: dict[str | None, list[tuple[int, list[float]]]] = {}
-    for sentence, row in rows:
-        probabilities = _three_way(row)
+    for sentence, probabilities in rows:
         best = decide_label(probabilities, threshold)
         start, end = article.sentences[sentence]
         holder = _own_holder(holders[sentence], target)

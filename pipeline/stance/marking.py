@@ -7,7 +7,10 @@ passages)`` returns probabilities over ``LABELS`` (favor, against, neutral, unre
 
 - **Topic targets** ("NATO enlargement", a claim, a headline): the passage is left as it is
   and paired with the topic text. This is how FNC-1, ARC, SemEval-2016, P-Stance, GWSD,
-  Emergent and VAST were trained and are evaluated.
+  Emergent and VAST were trained and are evaluated. In an article, a model trained on
+  marked targets reads a topic's evidence sentence like an entity's: the topic's words
+  bracketed where they stand ("Norway's [NATO] accession", ``classifier.topic_spans``),
+  the holder in braces, paired with the topic text.
 - **Entity targets** (a person, organisation or place in the passage): every mention of the
   target in the passage is wrapped in square brackets, ``[Sergey Lavrov]``, and the pair's
   first segment is the target's name (its mention text). The question is "what stance does

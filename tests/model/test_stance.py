@@ -116,14 +116,9 @@ def test_opposition_in_reporting_voice_is_against(classifier: StanceClassifier, 
     assert stances[0].label is StanceLabel.AGAINST
 
 
-# Known weaknesses of the shipped model. Scheduling news that names a target reads like an
-# FNC body that "agrees" with a headline; insults in a quote read as neutral reporting
-# since the tweet-focused training stage. strict=True: the day a model gets these right,
-# the suite says so.
-# raises=AssertionError: only a wrong label is the known weakness; a crash fails the test.
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="shipped model: known misreadings of news prose"
-)
+# Once known weaknesses of the tweet-trained model, read right since the news model:
+# scheduling news that names a target read like an FNC body that "agrees" with a headline,
+# and an insult in a quote as neutral reporting.
 @pytest.mark.parametrize(
     ("text", "target", "expected"),
     [
@@ -140,7 +135,7 @@ def test_opposition_in_reporting_voice_is_against(classifier: StanceClassifier, 
         ),
     ],
 )
-def test_known_failures_of_the_shipped_model(
+def test_scheduling_is_neutral_and_an_insult_in_a_quote_against(
     classifier: StanceClassifier, text: str, target: str, expected: StanceLabel
 ) -> None:
     [stances] = classifier.classify_articles([_article(text, [], [target])])

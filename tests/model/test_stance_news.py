@@ -1,29 +1,16 @@
 """Stance on news prose with the shipped model: who stands where on what, in sentences and
-an article written for these tests in the style of wire copy.
-
-Tests that need the marked-target news model are expected to fail with a model that lacks
-``marked_targets`` (xfail, strict, wrong labels only); with the marked model they must pass.
-"""
+an article written for these tests in the style of wire copy."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import pytest
 
 from pipeline.cleaning.text import split_text_sentences
-from pipeline.stance import SHIPPED_MODEL_DIR, StanceClassifier, load_stance_classifier
+from pipeline.stance import StanceClassifier, load_stance_classifier
 from pipeline.stance.holders import StanceInput
 from schemas import Entity, EntityType, Mention, Stance, StanceLabel
-
-MARKED = bool(json.loads((SHIPPED_MODEL_DIR / "stance.json").read_text()).get("marked_targets"))
-needs_news_model = pytest.mark.xfail(
-    not MARKED,
-    strict=True,
-    raises=AssertionError,
-    reason="the shipped model was trained on tweets and headline pairs, not marked news targets",
-)
 
 
 def _entity(text: str, name: str, kind: EntityType, *surfaces: str) -> Entity:
@@ -97,7 +84,6 @@ def _verdict(classifier: StanceClassifier, text: str) -> Stance:
     return stance
 
 
-@needs_news_model
 @pytest.mark.parametrize("text", [t for t, label in VERDICTS if label is StanceLabel.AGAINST])
 def test_warning_accusing_or_criticising_someone_is_against_them(
     classifier: StanceClassifier, text: str
@@ -188,7 +174,6 @@ def test_the_article_attributes_every_form_to_the_minister(
     assert article_stances["Vienna"].label is StanceLabel.NEUTRAL
 
 
-@needs_news_model
 def test_the_topic_is_against_with_the_minister_holding_it(
     article_stances: dict[str, Stance],
 ) -> None:

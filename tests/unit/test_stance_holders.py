@@ -196,8 +196,12 @@ def test_a_marked_model_reads_entity_targets_marked_with_their_holder() -> None:
     scorer = RecordingScorer({"marked_targets": True}, [0.1, 0.7, 0.1, 0.1])
     [stances] = StanceClassifier(scorer, window=1).classify_articles([_warning_article()])
     pairs = set(scorer.pairs)
-    # a topic stays paired with the unmarked window of one sentence either side
-    assert ("flights over the Baltic", WARNING) in pairs
+    # a topic is read the same way: its words bracketed where they stand, the holder in
+    # braces, in its one sentence
+    assert (
+        "flights over the Baltic",
+        "{Halvorsen} warned Moscow against new [flights over the Baltic].",
+    ) in pairs
     assert ("Moscow", "{Halvorsen} warned [Moscow] against new flights over the Baltic.") in pairs
     assert ("Moscow", "[Moscow] has not replied.") in pairs
     # the holder is the target itself: no braces, and no holder in the evidence
@@ -360,3 +364,35 @@ def test_nationality_adjectives_are_not_targets_unless_asked_for() -> None:
         "Danish",
         "Bergen",
     }
+
+
+def test_a_topic_needs_a_word_of_its_head_in_a_sentence() -> None:
+    text = (
+        "Moscow expelled two diplomats from Russia's embassy on Monday. "
+        "The finance ministers agreed on new sanctions on Russia."
+    )
+    scorer = RecordingScorer({"marked_targets": True}, [0.1, 0.7, 0.1, 0.1])
+    [[sanctions, aid]] = StanceClassifier(scorer).classify_articles(
+        [article(text, [], topics=["sanctions on Russia", "military aid to Ukraine"])]
+    )
+    # "Russia" alone follows the topic's preposition: the first sentence is no evidence
+    assert [e.text for e in sanctions.evidence] == [
+        "The finance ministers agreed on new sanctions on Russia."
+    ]
+    assert aid.evidence == [] and aid.label is StanceLabel.NEUTRAL
+
+
+def test_a_marked_pair_is_read_without_the_unrelated_output() -> None:
+    # favor, against, neutral, unrelated: the marked data sets have no unrelated class
+    scorer = RecordingScorer({"marked_targets": True}, [0.1, 0.4, 0.25, 0.25])
+    [stances] = StanceClassifier(scorer).classify_articles([_warning_article()])
+    moscow = {stance.target: stance for stance in stances}["Moscow"]
+    assert moscow.label is StanceLabel.AGAINST
+    assert moscow.score == pytest.approx(0.4 / 0.75)
+    # an unmarked pair's unrelated output counts as neutral: 0.5 beats 0.4
+    [stances] = StanceClassifier(RecordingScorer({}, [0.1, 0.4, 0.25, 0.25])).classify_articles(
+        [_warning_article()]
+    )
+    moscow = {stance.target: stance for stance in stances}["Moscow"]
+    assert moscow.label is StanceLabel.NEUTRAL
+    assert moscow.score == pytest.approx(0.5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.stance.classifier import topic_spans
 from pipeline.stance.marking import MarkingError, mark_holder_and_target, mark_target
 
 SENTENCE = "Mayor Ilse Varga praised the harbour board [again] on Tuesday."
@@ -37,3 +38,28 @@ def test_empty_or_outside_spans_are_refused(span: tuple[int, int]) -> None:
 def test_a_holder_overlapping_its_target_is_refused() -> None:
     with pytest.raises(MarkingError, match="holds no stance toward itself"):
         mark_holder_and_target(SENTENCE, [(6, 16)], [(11, 16)])
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "marked"),
+    [
+        (
+            "He called Norway's NATO accession a blunder.",
+            "NATO enlargement",
+            "He called Norway's [NATO] accession a blunder.",
+        ),
+        (
+            "Hopes for a Russia-US summit faded; the summit may wait.",
+            "Russia-US summit",
+            "Hopes for a [Russia-US summit] faded; the [summit] may wait.",
+        ),
+        (
+            "New sanctions on Russia, and Russia's reply to the sanctions.",
+            "sanctions on Russia",
+            "New [sanctions on Russia], and [Russia]'s reply to the [sanctions].",
+        ),
+        ("Talks resumed on Monday.", "NATO enlargement", "Talks resumed on Monday."),
+    ],
+)
+def test_a_topic_is_marked_where_its_words_stand(text: str, topic: str, marked: str) -> None:
+    assert mark_target(text, topic_spans(text, topic)) == marked

@@ -1,6 +1,6 @@
 """The stance stage: targets, evidence, holders, aggregation, the scorer and its network."""
 
-from pipeline.stance.classifier import StanceClassifier, load_stance_classifier, select_targets
+from pipeline.stance.classifier import StanceClassifier, load_stance_classifier
 from pipeline.stance.holders import StanceInput, find_holder
 from pipeline.stance.network import (
     BACKBONE_PACKAGE,
@@ -21,6 +21,7 @@ from pipeline.stance.scorer import (
     StanceScorer,
     encode_pairs,
 )
+from pipeline.stance.targets import select_targets
 
 __all__ = [
     "BACKBONE_PACKAGE",

@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-import bisect
-import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.kernels.precision import Attention, Precision, apply_precision
 from pipeline.stance.holders import Holder, StanceInput, find_holders
-from pipeline.stance.labels import content_words, three_way
+from pipeline.stance.labels import three_way
 from pipeline.stance.marking import mark_holder_and_target
 from pipeline.stance.network import SHIPPED_MODEL_DIR, StanceModelError
 from pipeline.stance.scorer import CrossEncoderScorer, NliScorer, StanceScorer
-from schemas import Entity, EntityType, Evidence, Stance, StanceLabel, TargetKind, View
+from pipeline.stance.targets import Target, select_targets, topic_spans
+from schemas import Evidence, Stance, StanceLabel, TargetKind, View
 
 # Below this calibrated probability a side (favor or against) is not taken: the evidence,
 # or the target, reads neutral. Fitted on dev data (``training.stance_thresholds``) for the
 # shipped model; a model's settings may carry its own (``side_threshold_entity``,
 # ``side_threshold_topic``).
-SIDE_THRESHOLDS = {TargetKind.ENTITY: 0.43, TargetKind.TOPIC: 0.35}
-# A place named only as where something happens ("talks in Oslo") is no evidence of a
-# stance toward it.
-_LOCATIVE = re.compile(
-    r"\b(?:in|at|near|inside|outside|across|throughout|around|within|off)\s+(?:the\s+)?$",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True)
-class _Target:
-    name: str
-    kind: TargetKind
-    sentences: tuple[int, ...]
-    entity: Entity | None = None
+SIDE_THRESHOLDS = {TargetKind.ENTITY: 0.43, TargetKind.TOPIC: 0.34}
 
 
 @dataclass(frozen=True)
@@ -114,7 +98,7 @@ class StanceClassifier:
         holders: list[Holder | None],
         number: int,
         index: int,
-        target: _Target,
+        target: Target,
         sentence: int,
     ) -> _Pair:
         if not self.marked_targets:
@@ -155,32 +139,7 @@ class StanceClassifier:
         return article.sentences[first][0], article.sentences[last][1]
 
 
-_WORD_SPAN = re.compile(r"[A-Za-z0-9]+")
-# What may stand between two words of one topic mention: "Russia-US summit", "NATO's".
-_JOINER = re.compile(r"[\s\-\u2010-\u2013']+")
-
-
-def topic_spans(text: str, topic: str) -> list[tuple[int, int]]:
-    """Where ``topic`` is mentioned in ``text``: each run of the topic's content words
-    (the same 6-letter stems as ``content_words``), joined into one span across hyphens,
-    a possessive and the topic's own small words: "Finland's [NATO] accession", "the
-    [Russia-US summit]", "[sanctions on Russia]"."""
-    words = content_words(topic)
-    small = set(_WORD_SPAN.findall(topic.lower())) | {"s"}
-    spans: list[tuple[int, int]] = []
-    for match in _WORD_SPAN.finditer(text):
-        if not content_words(match.group()) & words:
-            continue
-        start, end = match.span()
-        gap = text[spans[-1][1] : start] if spans else ""
-        if spans and set(_JOINER.split(gap.lower())) - {""} <= small:
-            spans[-1] = (spans[-1][0], end)
-        else:
-            spans.append((start, end))
-    return spans
-
-
-def _own_holder(holder: Holder | None, target: _Target) -> Holder | None:
+def _own_holder(holder: Holder | None, target: Target) -> Holder | None:
     """The sentence's holder, unless it is the entity target itself: nobody holds a stance
     toward themselves."""
     if holder is None or (target.kind is TargetKind.ENTITY and holder.name == target.name):
@@ -188,95 +147,12 @@ def _own_holder(holder: Holder | None, target: _Target) -> Holder | None:
     return holder
 
 
-def select_targets(article: StanceInput) -> list[_Target]:
-    """Watch-list topics, then the top-k entities by salience, each with its evidence sentences."""
-    starts = [start for start, _ in article.sentences]
-    targets: list[_Target] = []
-    seen: set[str] = set()
-    for topic in article.topics:
-        if topic.lower() not in seen:
-            seen.add(topic.lower())
-            targets.append(_Target(topic, TargetKind.TOPIC, _topic_sentences(article, topic)))
-    candidates = [entity for entity in article.entities if entity.type in article.target_types]
-    ranked = sorted(candidates, key=lambda entity: (-entity.salience, -entity.count))
-    for entity in ranked[: max(0, article.top_k_entities)]:
-        if entity.name.lower() in seen:
-            continue
-        seen.add(entity.name.lower())
-        by_sentence: dict[int, list[bool]] = {}
-        for mention in entity.mentions:
-            if article.sentences and mention.start < article.sentences[-1][1]:
-                sentence = _sentence_of(starts, mention.start)
-                by_sentence.setdefault(sentence, []).append(
-                    _is_place_adjunct(article, entity, mention.start, starts[sentence])
-                )
-        sentences = sorted(
-            number
-            for number, adjuncts in by_sentence.items()
-            if not all(adjuncts) and not _is_heading(article, number)
-        )
-        targets.append(_Target(entity.name, TargetKind.ENTITY, tuple(sentences), entity))
-    return targets
-
-
-def _is_place_adjunct(
-    article: StanceInput, entity: Entity, start: int, sentence_start: int
-) -> bool:
-    """A place mentioned only as where something happens: "talks in Oslo", "at Rotterdam"."""
-    if entity.type is not EntityType.LOC:
-        return False
-    return _LOCATIVE.search(article.text, max(sentence_start, start - 16), start) is not None
-
-
-def _sentence_of(starts: list[int], offset: int) -> int:
-    return max(0, bisect.bisect_right(starts, offset) - 1)
-
-
-# Where a topic's head ends: "sanctions | on Russia", "military aid | to Ukraine".
-_PREPOSITION = re.compile(r"\s(?:on|to|for|against|of|in|with|over|from|by|into)\s", re.IGNORECASE)
-
-
-def _topic_sentences(article: StanceInput, topic: str) -> tuple[int, ...]:
-    """Sentences sharing at least half of the topic's content words (at least one), one of
-    them from its head: what follows a preposition names what the topic acts on, and a
-    sentence about Russia alone says nothing of "sanctions on Russia" (a marked model would
-    read the stance toward Russia, often the opposite one)."""
-    words = content_words(topic)
-    if not words:
-        return ()
-    head = content_words(_PREPOSITION.split(topic, maxsplit=1)[0]) or words
-    needed = math.ceil(len(words) / 2)
-    found = []
-    for index, (start, end) in enumerate(article.sentences):
-        shared = words & content_words(article.text[start:end])
-        if len(shared) >= needed and shared & head and not _is_heading(article, index):
-            found.append(index)
-    return tuple(found)
-
-
-def _is_heading(article: StanceInput, sentence: int) -> bool:
-    """A section heading ("Enlargement and the Region"): a short line of capitalised words
-    without a full stop, after the title; it states no view."""
-    start, end = article.sentences[sentence]
-    text = article.text[start:end].strip()
-    words = text.split()
-    return (
-        sentence > 0
-        and len(words) <= 8
-        and not text.endswith((".", "!", "?", '"', "\u201d"))
-        and all(word[0].isupper() for word in words if len(word) > 3 and word not in _LINKING)
-    )
-
-
-_LINKING = frozenset("with from over into after about amid under than that this before".split())
-
-
 _STANCE_LABELS = (StanceLabel.FAVOR, StanceLabel.AGAINST, StanceLabel.NEUTRAL)
 
 
 def _aggregate(
     article: StanceInput,
-    target: _Target,
+    target: Target,
     rows: list[tuple[int, list[float]]],
     holders: list[Holder | None],
     threshold: float,

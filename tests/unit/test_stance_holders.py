@@ -16,9 +16,9 @@ from pipeline.stance.classifier import (
     SIDE_THRESHOLDS,
     StanceClassifier,
     decide_label,
-    select_targets,
 )
 from pipeline.stance.holders import StanceInput, find_holder, find_holders
+from pipeline.stance.targets import select_targets
 from schemas import Entity, EntityType, Mention, StanceLabel, TargetKind
 from training.holders_eval import evaluate, read_annotations, read_polnear
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.stance.classifier import topic_spans
 from pipeline.stance.marking import MarkingError, mark_holder_and_target, mark_target
+from pipeline.stance.targets import topic_spans
 
 SENTENCE = "Mayor Ilse Varga praised the harbour board [again] on Tuesday."
 

@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.kernels.precision import Attention, Precision, apply_precision
-from pipeline.stance.holders import Holder, StanceInput, find_holders
+from pipeline.stance.holders import (
+    Holder,
+    StanceInput,
+    find_clause_holders,
+    find_holders,
+    holder_at,
+)
 from pipeline.stance.labels import three_way
 from pipeline.stance.marking import mark_holder_and_target
 from pipeline.stance.network import SHIPPED_MODEL_DIR, StanceModelError
@@ -29,6 +35,7 @@ class _Pair:
     sentence: int
     query: str
     passage: str
+    holder: Holder | None  # who holds the view on the target there (never the target)
 
 
 class StanceClassifier:
@@ -36,7 +43,8 @@ class StanceClassifier:
 
     A model whose settings say ``"marked_targets": true`` reads an entity target the way
     it was trained (``pipeline.stance.marking``): its mentions in the passage in ``[ ]``,
-    the sentence's holder (when there is one and it is not the target) in ``{ }``, paired
+    the holder of the clause that names it (``holders.holder_at``; when there is one and
+    it is not the target) in ``{ }``, paired
     with the target's mention text; the passage is the evidence sentence with
     ``marked_window`` sentences either side (settings; default 0, as in training). Such a
     model reads a topic target the same way, news prose being where it learnt to read a
@@ -63,7 +71,7 @@ class StanceClassifier:
     def classify_articles(self, articles: list[StanceInput]) -> list[list[Stance]]:
         """One list of stances per article, one stance per target, in target order."""
         targets = [select_targets(article) for article in articles]
-        holders = [find_holders(article) for article in articles]
+        holders = [_Holders(article) for article in articles]
         pairs = [
             self._pair(article, holders[number], number, index, target, sentence)
             for number, (article, article_targets) in enumerate(zip(articles, targets, strict=True))
@@ -73,10 +81,10 @@ class StanceClassifier:
         probabilities = self.scorer.score_pairs(
             [pair.query for pair in pairs], [pair.passage for pair in pairs]
         )
-        by_target: dict[tuple[int, int], list[tuple[int, list[float]]]] = {}
+        by_target: dict[tuple[int, int], list[_Scored]] = {}
         for pair, row in zip(pairs, probabilities, strict=True):
             by_target.setdefault((pair.article, pair.target), []).append(
-                (pair.sentence, three_way(row.tolist(), self.marked_targets))
+                (pair.sentence, three_way(row.tolist(), self.marked_targets), pair.holder)
             )
         return [
             [
@@ -84,7 +92,6 @@ class StanceClassifier:
                     article,
                     target,
                     by_target.get((number, index), []),
-                    holders[number],
                     self.side_thresholds[target.kind],
                 )
                 for index, target in enumerate(targets[number])
@@ -95,17 +102,18 @@ class StanceClassifier:
     def _pair(
         self,
         article: StanceInput,
-        holders: list[Holder | None],
+        holders: _Holders,
         number: int,
         index: int,
         target: Target,
         sentence: int,
     ) -> _Pair:
+        sentence_start, sentence_end = article.sentences[sentence]
+        holder = _own_holder(holders.at(sentence, _offset(article, target, sentence)), target)
         if not self.marked_targets:
             passage = article.text[slice(*self._window(article, sentence, self.window))]
-            return _Pair(number, index, sentence, target.name, passage)
+            return _Pair(number, index, sentence, target.name, passage, holder)
         first, last = self._window(article, sentence, self.marked_window)
-        sentence_start, sentence_end = article.sentences[sentence]
         if target.entity is None:
             # A topic: its words where they stand in the passage, paired with the topic.
             spans = topic_spans(article.text[first:last], target.name)
@@ -124,19 +132,41 @@ class StanceClassifier:
                 ),
                 target.name,
             )
-        holder = _own_holder(holders[sentence], target)
         holder_spans = []
         if holder is not None and holder.start >= 0:
             span = (holder.start - first, holder.end - first)
             if not any(span[0] < end and start < span[1] for start, end in spans):
                 holder_spans.append(span)
         passage = mark_holder_and_target(article.text[first:last], holder_spans, spans)
-        return _Pair(number, index, sentence, query, passage)
+        return _Pair(number, index, sentence, query, passage, holder)
 
     def _window(self, article: StanceInput, sentence: int, window: int) -> tuple[int, int]:
         first = max(0, sentence - window)
         last = min(len(article.sentences) - 1, sentence + window)
         return article.sentences[first][0], article.sentences[last][1]
+
+
+_Scored = tuple[int, list[float], Holder | None]  # sentence, probabilities, holder
+
+
+class _Holders:
+    """An article's holders: each sentence's, and those of its later clauses."""
+
+    def __init__(self, article: StanceInput) -> None:
+        self.sentences = find_holders(article)
+        self.clauses = find_clause_holders(article, self.sentences)
+
+    def at(self, sentence: int, offset: int) -> Holder | None:
+        return holder_at(self.sentences[sentence], self.clauses[sentence], offset)
+
+
+def _offset(article: StanceInput, target: Target, sentence: int) -> int:
+    """Where the target is first named in the sentence (its start, if not found)."""
+    start, end = article.sentences[sentence]
+    if target.entity is not None:
+        return next((m.start for m in target.entity.mentions if start <= m.start < end), start)
+    spans = topic_spans(article.text[start:end], target.name)
+    return start + spans[0][0] if spans else start
 
 
 def _own_holder(holder: Holder | None, target: Target) -> Holder | None:
@@ -153,8 +183,7 @@ _STANCE_LABELS = (StanceLabel.FAVOR, StanceLabel.AGAINST, StanceLabel.NEUTRAL)
 def _aggregate(
     article: StanceInput,
     target: Target,
-    rows: list[tuple[int, list[float]]],
-    holders: list[Holder | None],
+    rows: list[_Scored],
     threshold: float,
 ) -> Stance:
     """The target's evidence, its holders' views and its label.
@@ -179,10 +208,9 @@ def _aggregate(
         )
     evidence: list[Evidence] = []
     by_holder: dict[str | None, list[tuple[int, list[float]]]] = {}
-    for sentence, probabilities in rows:
+    for sentence, probabilities, holder in rows:
         best = decide_label(probabilities, threshold)
         start, end = article.sentences[sentence]
-        holder = _own_holder(holders[sentence], target)
         name = None if holder is None else holder.name
         by_holder.setdefault(name, []).append((len(evidence), probabilities))
         evidence.append(

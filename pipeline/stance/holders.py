@@ -222,6 +222,49 @@ def _carry_through_quotes(article: StanceInput, holders: list[Holder | None]) ->
             holders[index] = replace(previous, start=-1, end=-1)
 
 
+def find_clause_holders(
+    article: StanceInput, holders: list[Holder | None] | None = None
+) -> list[list[Holder]]:
+    """For each sentence, the holders of its later clauses, in order: each subject
+    attribution after the sentence's own holder ("Stoltenberg urged Russia to ..., while
+    Foreign Minister Espen Barth Eide said the door to Moscow stays open"). A mention after
+    one of them is that holder's (``holder_at``). ``holders`` are ``find_holders``'s."""
+    facts = _Article(article)
+    holders = find_holders(article) if holders is None else holders
+    persons: list[str | None] = []
+    found: list[list[Holder]] = []
+    for (start, end), holder in zip(article.sentences, holders, strict=True):
+        anchors = _anchors(facts, start, end, persons)
+        first = holder.start if holder is not None else -1
+        later: list[Holder] = []
+        for verb in _REPORTING_VERB.finditer(facts.text, start, end):
+            before = [
+                a
+                for a in anchors
+                if a.end <= verb.start() and verb.start() - a.end <= _MAX_GAP_CHARS
+            ]
+            if (
+                before
+                and before[-1].start > first
+                and _SUBJECT_GAP.match(facts.text[before[-1].end : verb.start()])
+                and (not later or before[-1].start > later[-1].start)
+            ):
+                later.append(_holder(before[-1], "subject"))
+        found.append(later)
+        person = holder.name if holder is not None else None
+        persons.append(person if facts.types.get(person or "") is EntityType.PER else None)
+    return found
+
+
+def holder_at(holder: Holder | None, later: list[Holder], offset: int) -> Holder | None:
+    """Who holds the view on what stands at ``offset`` in a sentence: the holder of the
+    last clause opened before it (or by it: a clause's own subject), else the sentence's."""
+    for clause in reversed(later):
+        if clause.start <= offset:
+            return clause
+    return holder
+
+
 def find_holder(article: StanceInput, start: int, end: int) -> str | None:
     """The canonical name of the holder of the sentence ``text[start:end]`` (see the
     module's docstring for the forms read); pronouns and descriptions resolve to people

@@ -17,7 +17,13 @@ from pipeline.stance.classifier import (
     StanceClassifier,
     decide_label,
 )
-from pipeline.stance.holders import StanceInput, find_holder, find_holders
+from pipeline.stance.holders import (
+    StanceInput,
+    find_clause_holders,
+    find_holder,
+    find_holders,
+    holder_at,
+)
 from pipeline.stance.targets import select_targets
 from schemas import Entity, EntityType, Mention, StanceLabel, TargetKind
 from training.holders_eval import evaluate, read_annotations, read_polnear
@@ -396,3 +402,39 @@ def test_a_marked_pair_is_read_without_the_unrelated_output() -> None:
     moscow = {stance.target: stance for stance in stances}["Moscow"]
     assert moscow.label is StanceLabel.NEUTRAL
     assert moscow.score == pytest.approx(0.5)
+
+
+TWO_CLAUSES = (
+    "Jonas Lind urged Moscow to end the flights, while Foreign Minister Eva Strand said the "
+    "door to talks with Moscow stays open."
+)
+
+
+def test_a_later_clause_has_its_own_holder() -> None:
+    lind = entity(TWO_CLAUSES, "Jonas Lind", EntityType.PER)
+    strand = entity(TWO_CLAUSES, "Eva Strand", EntityType.PER)
+    moscow = entity(TWO_CLAUSES, "Moscow", EntityType.LOC)
+    story = article(TWO_CLAUSES, [lind, strand, moscow])
+    [holder] = find_holders(story)
+    [later] = find_clause_holders(story)
+    assert holder is not None and holder.name == "Jonas Lind"
+    assert [clause.name for clause in later] == ["Eva Strand"]
+    first, second = (m.start for m in moscow.mentions)
+    assert holder_at(holder, later, first) == holder
+    assert holder_at(holder, later, second) == later[0]
+    # a clause's own subject opens it: Strand is no object of Lind's view
+    assert holder_at(holder, later, strand.mentions[0].start) == later[0]
+
+
+def test_each_mention_is_held_by_its_clause() -> None:
+    scorer = RecordingScorer({"marked_targets": True}, [0.1, 0.7, 0.1, 0.1])
+    entities = [
+        entity(TWO_CLAUSES, "Jonas Lind", EntityType.PER),
+        entity(TWO_CLAUSES, "Eva Strand", EntityType.PER),
+        entity(TWO_CLAUSES, "Moscow", EntityType.LOC),
+    ]
+    [stances] = StanceClassifier(scorer).classify_articles([article(TWO_CLAUSES, entities)])
+    by_target = {stance.target: stance for stance in stances}
+    # the sentence is Moscow's evidence once, read from its first mention, in Lind's clause
+    assert [e.holder for e in by_target["Moscow"].evidence] == ["Jonas Lind"]
+    assert [e.holder for e in by_target["Eva Strand"].evidence] == [None]

@@ -77,16 +77,20 @@ def furniture_reason(row: npt.NDArray[np.float64]) -> str:
     return "furniture:inside-story"
 
 
-# A fixture or a result between two sides, as sports stories list them: "Arsenal v Stoke",
-# "Burnley or Blackburn v Leicester", "Man Utd 2-1 Exeter".
-_FIXTURE = re.compile(r"^:?\s*\w[\w .'/&-]*?\s(?:v|vs\.?|\d{1,2}\s?-\s?\d{1,2})\s+\w[\w .'/&()-]*$")
+# Entries of the lists sports stories carry: a fixture or a result between two sides
+# ("Arsenal v Stoke", "Burnley or Blackburn v Leicester", "Man Utd 2-1 Exeter"), or a ranked
+# entry with its country or club in brackets ("2 Andy Roddick (US)", "14. Ana Ruiz (Spain)").
+_LIST_ENTRY = re.compile(
+    r"^:?\s*\w[\w .'/&-]*?\s(?:v|vs\.?|\d{1,2}\s?-\s?\d{1,2})\s+\w[\w .'/&()-]*$"
+    r"|^\d{1,3}\.?\s+[A-Z][\w.'-]*(?:\s+[\w.'-]+){0,5}\s+\([^()]{2,40}\)$"
+)
 
 
-def fixture_runs(lines: list[str]) -> set[int]:
-    """Indexes of lines in runs of two or more fixtures or results. Short and one after
-    another, they look like a menu to the classifier, but no menu reads "Arsenal v Stoke":
-    they are the story's own list and stay."""
-    hits = [bool(_FIXTURE.match(line)) for line in lines]
+def list_runs(lines: list[str]) -> set[int]:
+    """Indexes of lines in runs of two or more fixtures, results or ranked entries. Short
+    and one after another, they look like a menu to the classifier, but no menu reads
+    "Arsenal v Stoke" or "2 Andy Roddick (US)": they are the story's own list and stay."""
+    hits = [bool(_LIST_ENTRY.match(line)) for line in lines]
     return {
         i
         for i, hit in enumerate(hits)
@@ -109,7 +113,7 @@ def clean_text(
     and a ``source``, lines the source has repeated across enough earlier articles remove
     a line with their reason; the line classifier (``classify``) reads the page without
     the rules' and the memory's lines (knowing which lines sat next to one) and removes
-    the page furniture they do not name, except runs of fixtures (``fixture_runs``).
+    the page furniture they do not name, except a story's lists (``list_runs``).
     """
     title = normalize_text(title).replace("\n", " ").strip()
     lines = [line for line in normalize_text(body).split("\n") if line]
@@ -146,11 +150,11 @@ def clean_text(
         features = line_features(body_lines, title=title, rule_hits=beside)
         words = np.asarray([word_count(line) for line in body_lines], dtype=np.float64)
         story = model.decode(model.story_probabilities(features, words))
-        fixtures = fixture_runs(body_lines)
+        lists = list_runs(body_lines)
         furniture = {
             i: furniture_reason(features[row])
             for row, (i, is_story) in enumerate(zip(rest, story, strict=True))
-            if reasons[i] is None and not is_story and row not in fixtures
+            if reasons[i] is None and not is_story and row not in lists
         }
         # The classifier judges a line by the page around it; a body too short to have a
         # page around it (one or two sentences sent as JSON) would lose its whole story.

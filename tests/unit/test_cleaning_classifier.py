@@ -125,6 +125,31 @@ def test_a_sports_storys_list_of_fixtures_stays() -> None:
     assert all(line in kept for line in fixtures), [r for r in removed if r.text in fixtures]
 
 
+def test_a_sports_storys_ranked_list_stays() -> None:
+    first = "Mara Ines Hanna Olga Rui Clara Lena Pia Sofia Eva Nora Ada Tove Lise Kari".split()
+    last = "Kessel Duarte Lindqvist Barta Okabe Voss Marsh Roth Lenz Kral Fjell Moreau".split()
+    countries = ["Germany", "Portugal", "Sweden", "Czech Republic", "Japan", "Austria"]
+    seeds = [
+        f"{n} {first[n % len(first)]} {last[n * 7 % len(last)]} ({countries[n % 6]})"
+        for n in range(1, 41)
+    ]
+    # a long list, with page furniture the crawler copied into it
+    lines = [*seeds[:6], "You may also like", *seeds[6:8], "Annons", *seeds[8:]]
+    prose = [
+        "The organisers of the harbour open have published the seedings for next week's "
+        "tournament, with the defending champion at the top of the list.",
+        "The champion came from a set down to win last year's final and has not lost a "
+        "match on the harbour courts since the spring of 2024.",
+        "Her first opponent will be a qualifier, and the draw puts her in the same quarter "
+        "as the third seed, whom she beat in two close sets last month.",
+    ]
+    _, blocks, removed = clean_text(
+        "Champion top seed for the harbour open", "\n".join([*prose, *lines])
+    )
+    kept = [b.text for b in blocks]
+    assert [line for line in seeds if line not in kept] == [], removed
+
+
 def test_lines_a_source_repeats_are_set_aside_before_the_classifier_reads_the_page() -> None:
     # Furniture the source repeats on every page, learnt by the memory, sits around the
     # opening paragraph: set aside first, it no longer makes the paragraph look like a

@@ -7,13 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.kernels.precision import Attention, Precision, apply_precision
-from pipeline.stance.holders import (
-    Holder,
-    StanceInput,
-    find_clause_holders,
-    find_holders,
-    holder_at,
-)
+from pipeline.stance.holders import Attributions, Holder, StanceInput, attribute
 from pipeline.stance.labels import three_way
 from pipeline.stance.marking import mark_holder_and_target
 from pipeline.stance.network import SHIPPED_MODEL_DIR, StanceModelError
@@ -43,7 +37,7 @@ class StanceClassifier:
 
     A model whose settings say ``"marked_targets": true`` reads an entity target the way
     it was trained (``pipeline.stance.marking``): its mentions in the passage in ``[ ]``,
-    the holder of the clause that names it (``holders.holder_at``; when there is one and
+    the holder of the clause that names it (``holders.Attributions.at``; when there is one and
     it is not the target) in ``{ }``, paired
     with the target's mention text; the passage is the evidence sentence with
     ``marked_window`` sentences either side (settings; default 0, as in training). Such a
@@ -71,7 +65,7 @@ class StanceClassifier:
     def classify_articles(self, articles: list[StanceInput]) -> list[list[Stance]]:
         """One list of stances per article, one stance per target, in target order."""
         targets = [select_targets(article) for article in articles]
-        holders = [_Holders(article) for article in articles]
+        holders = [attribute(article) for article in articles]
         pairs = [
             self._pair(article, holders[number], number, index, target, sentence)
             for number, (article, article_targets) in enumerate(zip(articles, targets, strict=True))
@@ -102,28 +96,30 @@ class StanceClassifier:
     def _pair(
         self,
         article: StanceInput,
-        holders: _Holders,
+        holders: Attributions,
         number: int,
         index: int,
         target: Target,
         sentence: int,
     ) -> _Pair:
         sentence_start, sentence_end = article.sentences[sentence]
-        holder = _own_holder(holders.at(sentence, _offset(article, target, sentence)), target)
+        first, last = (
+            self._window(article, sentence, self.marked_window)
+            if self.marked_targets
+            else (sentence_start, sentence_end)
+        )
+        spans = _target_spans(article, target, first, last)
+        # The holder of the clause that first names the target in this sentence.
+        offset = next(
+            (first + start for start, _ in spans if sentence_start <= first + start < sentence_end),
+            sentence_start,
+        )
+        holder = _own_holder(holders.at(sentence, offset), target)
         if not self.marked_targets:
             passage = article.text[slice(*self._window(article, sentence, self.window))]
             return _Pair(number, index, sentence, target.name, passage, holder)
-        first, last = self._window(article, sentence, self.marked_window)
-        if target.entity is None:
-            # A topic: its words where they stand in the passage, paired with the topic.
-            spans = topic_spans(article.text[first:last], target.name)
-            query = target.name
-        else:
-            spans = [
-                (mention.start - first, mention.end - first)
-                for mention in target.entity.mentions
-                if first <= mention.start and mention.end <= last
-            ]
+        query = target.name  # a topic is paired with itself, an entity with its mention
+        if target.entity is not None:
             query = next(
                 (
                     mention.text
@@ -149,24 +145,18 @@ class StanceClassifier:
 _Scored = tuple[int, list[float], Holder | None]  # sentence, probabilities, holder
 
 
-class _Holders:
-    """An article's holders: each sentence's, and those of its later clauses."""
-
-    def __init__(self, article: StanceInput) -> None:
-        self.sentences = find_holders(article)
-        self.clauses = find_clause_holders(article, self.sentences)
-
-    def at(self, sentence: int, offset: int) -> Holder | None:
-        return holder_at(self.sentences[sentence], self.clauses[sentence], offset)
-
-
-def _offset(article: StanceInput, target: Target, sentence: int) -> int:
-    """Where the target is first named in the sentence (its start, if not found)."""
-    start, end = article.sentences[sentence]
-    if target.entity is not None:
-        return next((m.start for m in target.entity.mentions if start <= m.start < end), start)
-    spans = topic_spans(article.text[start:end], target.name)
-    return start + spans[0][0] if spans else start
+def _target_spans(
+    article: StanceInput, target: Target, first: int, last: int
+) -> list[tuple[int, int]]:
+    """Where the target is named in ``text[first:last]``, relative to ``first``: an
+    entity's mentions, a topic's words (``topic_spans``)."""
+    if target.entity is None:
+        return topic_spans(article.text[first:last], target.name)
+    return [
+        (mention.start - first, mention.end - first)
+        for mention in target.entity.mentions
+        if first <= mention.start and mention.end <= last
+    ]
 
 
 def _own_holder(holder: Holder | None, target: Target) -> Holder | None:

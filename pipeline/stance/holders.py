@@ -170,23 +170,44 @@ class _Article:
         return found
 
 
-def find_holders(article: StanceInput) -> list[Holder | None]:
-    """The holder of each sentence of ``article`` (None where none is found), in order."""
+@dataclass(frozen=True)
+class Attributions:
+    """Each sentence's holder (or None) and the holders of its later clauses, in order
+    ("Stoltenberg urged Russia to ..., while Eide said the door to Moscow stays open")."""
+
+    sentences: list[Holder | None]
+    clauses: list[list[Holder]]
+
+    def at(self, sentence: int, offset: int) -> Holder | None:
+        """Who holds the view on what stands at ``offset`` in sentence ``sentence``."""
+        return holder_at(self.sentences[sentence], self.clauses[sentence], offset)
+
+
+def attribute(article: StanceInput) -> Attributions:
+    """The holders of ``article``'s sentences and of their later clauses, in one pass."""
     facts = _Article(article)
     holders: list[Holder | None] = []
+    clauses: list[list[Holder]] = []
     persons: list[str | None] = []  # per sentence: the person holding a view or the subject
     for start, end in article.sentences:
-        holder = _sentence_holder(facts, start, end, persons)
+        anchors = _anchors(facts, start, end, persons)
+        holder = _sentence_holder(facts, start, end, persons, anchors)
         holders.append(holder)
-        subject = _subject(facts, start, end, persons)
-        if holder is not None and facts.types.get(holder.name) is EntityType.PER:
-            persons.append(holder.name)
-        elif subject is not None and facts.types.get(subject.name) is EntityType.PER:
-            persons.append(subject.name)
-        else:
-            persons.append(None)
+        clauses.append(_later_clauses(facts, start, end, anchors, holder))
+        named = [a.name for a in (holder, _subject(facts, start, end, persons, anchors)) if a]
+        persons.append(next((n for n in named if facts.types.get(n) is EntityType.PER), None))
     _carry_through_quotes(article, holders)
-    return holders
+    return Attributions(holders, clauses)
+
+
+def find_holders(article: StanceInput) -> list[Holder | None]:
+    """The holder of each sentence of ``article`` (None where none is found), in order."""
+    return attribute(article).sentences
+
+
+def find_clause_holders(article: StanceInput) -> list[list[Holder]]:
+    """For each sentence, the holders of its later clauses (``Attributions.clauses``)."""
+    return attribute(article).clauses
 
 
 _QUOTE = re.compile('["\u201c\u201d]')
@@ -222,38 +243,24 @@ def _carry_through_quotes(article: StanceInput, holders: list[Holder | None]) ->
             holders[index] = replace(previous, start=-1, end=-1)
 
 
-def find_clause_holders(
-    article: StanceInput, holders: list[Holder | None] | None = None
-) -> list[list[Holder]]:
-    """For each sentence, the holders of its later clauses, in order: each subject
-    attribution after the sentence's own holder ("Stoltenberg urged Russia to ..., while
-    Foreign Minister Espen Barth Eide said the door to Moscow stays open"). A mention after
-    one of them is that holder's (``holder_at``). ``holders`` are ``find_holders``'s."""
-    facts = _Article(article)
-    holders = find_holders(article) if holders is None else holders
-    persons: list[str | None] = []
-    found: list[list[Holder]] = []
-    for (start, end), holder in zip(article.sentences, holders, strict=True):
-        anchors = _anchors(facts, start, end, persons)
-        first = holder.start if holder is not None else -1
-        later: list[Holder] = []
-        for verb in _REPORTING_VERB.finditer(facts.text, start, end):
-            before = [
-                a
-                for a in anchors
-                if a.end <= verb.start() and verb.start() - a.end <= _MAX_GAP_CHARS
-            ]
-            if (
-                before
-                and before[-1].start > first
-                and _SUBJECT_GAP.match(facts.text[before[-1].end : verb.start()])
-                and (not later or before[-1].start > later[-1].start)
-            ):
-                later.append(_holder(before[-1], "subject"))
-        found.append(later)
-        person = holder.name if holder is not None else None
-        persons.append(person if facts.types.get(person or "") is EntityType.PER else None)
-    return found
+def _later_clauses(
+    facts: _Article, start: int, end: int, anchors: list[_Anchor], holder: Holder | None
+) -> list[Holder]:
+    """Each subject attribution of ``text[start:end]`` after its holder's, in order."""
+    first = holder.start if holder is not None else -1
+    later: list[Holder] = []
+    for verb in _REPORTING_VERB.finditer(facts.text, start, end):
+        before = [
+            a for a in anchors if a.end <= verb.start() and verb.start() - a.end <= _MAX_GAP_CHARS
+        ]
+        if (
+            before
+            and before[-1].start > first
+            and _SUBJECT_GAP.match(facts.text[before[-1].end : verb.start()])
+            and (not later or before[-1].start > later[-1].start)
+        ):
+            later.append(_holder(before[-1], "subject"))
+    return later
 
 
 def holder_at(holder: Holder | None, later: list[Holder], offset: int) -> Holder | None:
@@ -272,7 +279,8 @@ def find_holder(article: StanceInput, start: int, end: int) -> str | None:
     if (start, end) in article.sentences:
         holder = find_holders(article)[article.sentences.index((start, end))]
     else:
-        holder = _sentence_holder(_Article(article), start, end, [])
+        facts = _Article(article)
+        holder = _sentence_holder(facts, start, end, [], _anchors(facts, start, end, []))
     return None if holder is None else holder.name
 
 
@@ -337,9 +345,8 @@ def _description(facts: _Article, start: int, end: int) -> _Anchor | None:
 
 
 def _sentence_holder(
-    facts: _Article, start: int, end: int, persons: list[str | None]
+    facts: _Article, start: int, end: int, persons: list[str | None], anchors: list[_Anchor]
 ) -> Holder | None:
-    anchors = _anchors(facts, start, end, persons)
     if not anchors:
         return None
     text = facts.text
